@@ -198,6 +198,11 @@ public static class AmbientPayload
             return "payload is not UTF-8 text";
         }
 
+        if (IsBlank(utf8Json))
+        {
+            return "payload is blank (only white space)";
+        }
+
         var field = (string?)null;
         try
         {
@@ -213,11 +218,7 @@ public static class AmbientPayload
     {
         reading = default;
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 16 });
-        if (!reader.Read())
-        {
-            return "payload is blank (only white space)";
-        }
-
+        reader.Read();
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             return $"payload is {Describe(reader.TokenType)}, not a JSON object";
@@ -318,7 +319,7 @@ public static class AmbientPayload
         }
 
         // A second document after the object (two payloads glued together) is not one reading.
-        if (reader.Read())
+        if (!IsBlank(utf8Json[(int)reader.BytesConsumed..]))
         {
             return "payload has data after the JSON object";
         }
@@ -360,7 +361,8 @@ public static class AmbientPayload
         var rest = utf8Json[at..];
         if (rest.StartsWith("NaN"u8) || rest.StartsWith("Infinity"u8) || rest.StartsWith("-Infinity"u8))
         {
-            var token = rest.StartsWith("NaN"u8) ? "NaN" : rest[0] == '-' ? "-Infinity" : "Infinity";
+            var negative = rest[0] == '-' || (at > 0 && utf8Json[at - 1] == '-');
+            var token = rest.StartsWith("NaN"u8) ? "NaN" : negative ? "-Infinity" : "Infinity";
             return field is null
                 ? $"payload holds {token}, which is not a finite number"
                 : $"field '{field}': {token} is not a finite number";
@@ -376,6 +378,8 @@ public static class AmbientPayload
 
         return $"payload is not valid JSON at {where}: {reason}";
     }
+
+    private static bool IsBlank(ReadOnlySpan<byte> bytes) => bytes.TrimStart(" \t\r\n"u8).IsEmpty;
 
     private static string Describe(JsonTokenType type) => type switch
     {

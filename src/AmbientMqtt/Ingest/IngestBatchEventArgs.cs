@@ -1,0 +1,27 @@
+namespace AmbientMqtt.Ingest;
+
+/// <summary>
+/// A batch was committed and acknowledged.
+/// </summary>
+public sealed class IngestBatchEventArgs : EventArgs
+{
+    /// <summary>Initializes a new instance.</summary>
+    /// <param name="result">What the batch wrote, row by row.</param>
+    /// <param name="rejected">The payloads set aside, with their reasons (decode failures and rows the database refused).</param>
+    /// <param name="elapsed">How long the write took.</param>
+    public IngestBatchEventArgs(BatchWriteResult result, IReadOnlyList<RejectedPayload> rejected, TimeSpan elapsed)
+    {
+        Result = result;
+        Rejected = rejected;
+        Elapsed = elapsed;
+    }
+
+    /// <summary>Gets what the batch wrote, row by row.</summary>
+    public BatchWriteResult Result { get; }
+
+    /// <summary>Gets the payloads that could not be decoded, with their reasons.</summary>
+    public IReadOnlyList<RejectedPayload> Rejected { get; }
+
+    /// <summary>Gets how long the write took.</summary>
+    public TimeSpan Elapsed { get; }
+}

@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using AmbientMqtt.Logging;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AmbientMqtt.Ingest;
+
+/// <summary>
+/// Moves readings from an <see cref="IReadingSubscriber"/> into an <see cref="IAmbientRepository"/>: receive → bounded
+/// queue → decode → one transaction per batch → commit → acknowledge.
+/// </summary>
+/// <remarks>
+/// <para>A message is acknowledged only after the transaction holding its row has committed, so a crash at any point
+/// loses nothing: the broker delivers what was not acknowledged again, and the idempotent insert turns a redelivery into
+/// a no-op. The writer takes whatever is waiting (up to <see cref="IngestOptions.MaxBatchSize"/>) and never waits for
+/// company, so a lone reading is written at once.</para>
+/// <para>A payload that cannot become a row is acknowledged and set aside in the dead-letter table with its reason; it
+/// never stops the pipeline or fails the batch around it. While the database is unreachable the batch is retried with
+/// backoff and nothing is acknowledged; the bounded queue then holds the broker back.</para>
+/// </remarks>
+public sealed class IngestPipeline
+{
+    private readonly IReadingSubscriber _subscriber;
+    private readonly IAmbientRepository _repository;
+    private readonly IngestOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+    private bool _prepared;
+    private long _received;
+    private long _inserted;
+    private long _duplicates;
+    private long _rejected;
+
+    /// <summary>Initializes a new pipeline.</summary>
+    /// <param name="subscriber">Where messages come from.</param>
+    /// <param name="repository">Where rows go.</param>
+    /// <param name="options">Batching and retry settings; defaults when omitted.</param>
+    /// <param name="logger">Where retries and rejections are logged.</param>
+    /// <param name="timeProvider">The clock for retry delays.</param>
+    public IngestPipeline(
+        IReadingSubscriber subscriber,
+        IAmbientRepository repository,
+        IngestOptions? options = null,
+        ILogger<IngestPipeline>? logger = null,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+        ArgumentNullException.ThrowIfNull(repository);
+        _subscriber = subscriber;
+        _repository = repository;
+        _options = options ?? new IngestOptions();
+        if (_options.MaxBatchSize < 1)
+        {
+            throw new ArgumentException($"Ingest:MaxBatchSize: must be at least 1 (got {_options.MaxBatchSize})", nameof(options));
+        }
+
+        if (_options.MaxPayloadBytes < 256)
+        {
+            throw new ArgumentException($"Ingest:MaxPayloadBytes: must be at least 256 (got {_options.MaxPayloadBytes})", nameof(options));
+        }
+
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Raised after each batch has been committed and acknowledged, on the pipeline's own task.</summary>
+    public event EventHandler<IngestBatchEventArgs>? BatchCommitted;
+
+    /// <summary>Gets the number of messages taken from the subscriber.</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Gets the number of rows inserted.</summary>
+    public long Inserted => Interlocked.Read(ref _inserted);
+
+    /// <summary>Gets the number of redelivered readings that were already stored.</summary>
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    /// <summary>Gets the number of payloads set aside in the dead-letter table.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>
+    /// Creates the tables when they are missing, retrying with backoff while the database is unreachable (a service may
+    /// start before its database). <see cref="RunAsync"/> does this itself when it has not been done.
+    /// </summary>
+    /// <param name="cancellationToken">Gives up waiting for the database.</param>
+    /// <returns>A task that completes once the schema is ready.</returns>
+    /// <exception cref="AmbientStorageException">The database refused for a reason retrying will not fix.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
+    public async Task PrepareAsync(CancellationToken cancellationToken = default)
+    {
+        await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), cancellationToken, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        _prepared = true;
+    }
+
+    /// <summary>
+    /// Prepares the schema and moves messages until <paramref name="stoppingToken"/> fires; then stops receiving,
+    /// stores and acknowledges what it holds, and returns.
+    /// </summary>
+    /// <param name="stoppingToken">Asks the pipeline to stop.</param>
+    /// <returns>A task that completes once the pipeline has stopped.</returns>
+    /// <exception cref="AmbientStorageException">The database refused for a reason retrying will not fix (wrong password,
+    /// missing database or privilege); the message says which.</exception>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        using var shutdown = new CancellationTokenSource();
+        await using var registration = stoppingToken.Register(() =>
+        {
+            _ = _subscriber.StopReceivingAsync(CancellationToken.None);
+            shutdown.CancelAfter(_options.ShutdownTimeout);
+        }).ConfigureAwait(false);
+
+        if (!_prepared)
+        {
+            await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), stoppingToken, stoppingToken).ConfigureAwait(false);
+            _prepared = true;
+        }
+
+        var reader = _subscriber.Messages;
+        var messages = new List<ReceivedMessage>(_options.MaxBatchSize);
+        var readings = new List<AmbientReading>(_options.MaxBatchSize);
+        var rejected = new List<RejectedPayload>();
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            messages.Clear();
+            readings.Clear();
+            rejected.Clear();
+            while (messages.Count < _options.MaxBatchSize && reader.TryRead(out var message))
+            {
+                messages.Add(message);
+                Decode(message, readings, rejected);
+            }
+
+            Interlocked.Add(ref _received, messages.Count);
+            var started = _timeProvider.GetTimestamp();
+            BatchWriteResult? result = null;
+            await RetryAsync(
+                async ct => result = await _repository.WriteBatchAsync(readings, rejected, ct).ConfigureAwait(false),
+                stoppingToken,
+                shutdown.Token).ConfigureAwait(false);
+            if (result is null)
+            {
+                // Gave up during shutdown with the database unreachable: left unacknowledged, redelivered at next start.
+                Log.ShutdownWithUnstored(_logger, messages.Count);
+                return;
+            }
+
+            foreach (var message in messages)
+            {
+                await message.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            Interlocked.Add(ref _inserted, result.Inserted);
+            Interlocked.Add(ref _duplicates, result.Duplicates);
+            Interlocked.Add(ref _rejected, result.Rejected);
+            BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), _timeProvider.GetElapsedTime(started)));
+        }
+    }
+
+    private void Decode(ReceivedMessage message, List<AmbientReading> readings, List<RejectedPayload> rejected)
+    {
+        var payload = message.Payload.Span;
+        string? error;
+        if (payload.Length > _options.MaxPayloadBytes)
+        {
+            error = $"payload of {payload.Length} bytes is larger than the {_options.MaxPayloadBytes}-byte limit (Ingest:MaxPayloadBytes)";
+        }
+        else if (AmbientPayload.TryDecode(payload, out var reading, out error))
+        {
+            readings.Add(reading);
+            return;
+        }
+
+        Log.PayloadRejected(_logger, message.Topic, error);
+        rejected.Add(new RejectedPayload(message.ReceivedAt, message.Topic, message.Payload, error));
+    }
+
+    private async Task RetryAsync(Func<CancellationToken, Task> action, CancellationToken stoppingToken, CancellationToken giveUp)
+    {
+        var delay = _options.RetryDelay;
+        var failures = 0;
+        var outage = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await action(giveUp).ConfigureAwait(false);
+                if (failures > 0)
+                {
+                    Log.StorageRecovered(_logger, failures, outage.Elapsed);
+                }
+
+                return;
+            }
+            catch (AmbientStorageException ex) when (ex.IsTransient)
+            {
+                if (giveUp.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                failures++;
+                if (failures == 1)
+                {
+                    outage.Restart();
+                    Log.StorageUnavailable(_logger, ex.Message);
+                }
+
+                try
+                {
+                    await Task.Delay(delay, _timeProvider, giveUp).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+            }
+            catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+}
