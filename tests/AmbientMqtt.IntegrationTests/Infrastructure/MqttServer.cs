@@ -1,3 +1,5 @@
+[assembly: AssemblyFixture(typeof(AmbientMqtt.IntegrationTests.Infrastructure.MqttServer))]
+
 namespace AmbientMqtt.IntegrationTests.Infrastructure;
 
 /// <summary>

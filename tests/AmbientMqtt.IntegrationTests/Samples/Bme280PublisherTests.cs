@@ -3,7 +3,7 @@ using AmbientMqtt.IntegrationTests.Infrastructure;
 
 namespace AmbientMqtt.IntegrationTests.Samples;
 
-public sealed partial class Bme280PublisherTests(MqttServer broker) : IClassFixture<MqttServer>
+public sealed partial class Bme280PublisherTests(MqttServer broker)
 {
     private const string Printed = "publish するデータ:  ";
 

@@ -2,7 +2,7 @@ using AmbientMqtt.IntegrationTests.Infrastructure;
 
 namespace AmbientMqtt.IntegrationTests.Samples;
 
-public sealed class KeyboardPublisherTests(MqttServer broker) : IClassFixture<MqttServer>
+public sealed class KeyboardPublisherTests(MqttServer broker)
 {
     [Fact]
     public async Task Stdin_ThreeLines_SubscriberReceivesThemInOrder()

@@ -1,0 +1,130 @@
+using System.Text;
+using AmbientMqtt.IntegrationTests.Infrastructure;
+using AmbientMqtt.Mqtt;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace AmbientMqtt.IntegrationTests.Mqtt;
+
+public sealed class MqttReadingSubscriberTests(MqttServer broker)
+{
+    private MqttOptions Options(string topic, string clientId, int receiveMaximum = 2000) => new()
+    {
+        Host = broker.Host,
+        Port = broker.Port,
+        Topic = topic,
+        ClientId = clientId,
+        ReceiveMaximum = receiveMaximum,
+    };
+
+    [Fact]
+    public async Task UnacknowledgedMessage_IsDeliveredAgainToTheNextSession()
+    {
+        broker.RequireAvailable();
+        var topic = $"test/{Guid.NewGuid():N}";
+        var clientId = $"sub-{Guid.NewGuid():N}";
+        var ct = TestContext.Current.CancellationToken;
+
+        await using (var first = new MqttReadingSubscriber(Options(topic, clientId)))
+        {
+            await first.StartAsync(ct);
+            await PublishAsync(topic, ct, "one", "two");
+            var a = await first.Messages.ReadAsync(ct);
+            var b = await first.Messages.ReadAsync(ct);
+            await a.AcknowledgeAsync(ct);
+            Encoding.UTF8.GetString(b.Payload.Span).Should().Be("two");
+
+            // "two" is never acknowledged: the process "crashes" here.
+        }
+
+        await using var second = new MqttReadingSubscriber(Options(topic, clientId));
+        await second.StartAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var again = await second.Messages.ReadAsync(timeout.Token);
+
+        Encoding.UTF8.GetString(again.Payload.Span).Should().Be("two");
+        await again.AcknowledgeAsync(ct);
+        await Task.Delay(300, ct);
+        second.Messages.TryRead(out _).Should().BeFalse("'one' was acknowledged and must not come back");
+    }
+
+    [Fact]
+    public async Task MessagesPublishedWhileAway_AreDeliveredOnReturn()
+    {
+        broker.RequireAvailable();
+        var topic = $"test/{Guid.NewGuid():N}";
+        var clientId = $"sub-{Guid.NewGuid():N}";
+        var ct = TestContext.Current.CancellationToken;
+        await using (var first = new MqttReadingSubscriber(Options(topic, clientId)))
+        {
+            await first.StartAsync(ct);
+        }
+
+        await PublishAsync(topic, ct, "while-away");
+        await using var second = new MqttReadingSubscriber(Options(topic, clientId));
+        await second.StartAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+
+        var message = await second.Messages.ReadAsync(timeout.Token);
+
+        Encoding.UTF8.GetString(message.Payload.Span).Should().Be("while-away");
+        message.Topic.Should().Be(topic);
+    }
+
+    [Fact]
+    public async Task ReceiveMaximum_BoundsUnacknowledgedMessagesInHand()
+    {
+        broker.RequireAvailable();
+        var topic = $"test/{Guid.NewGuid():N}";
+        var ct = TestContext.Current.CancellationToken;
+        await using var subscriber = new MqttReadingSubscriber(Options(topic, $"sub-{Guid.NewGuid():N}", receiveMaximum: 10));
+        await subscriber.StartAsync(ct);
+
+        await PublishAsync(topic, ct, Enumerable.Range(0, 100).Select(i => $"m{i}").ToArray());
+        await Task.Delay(1000, ct);
+
+        subscriber.Received.Should().Be(10, "the broker may not send more than Receive Maximum unacknowledged messages");
+        var taken = new List<ReceivedMessage>();
+        while (subscriber.Messages.TryRead(out var m))
+        {
+            taken.Add(m);
+        }
+
+        foreach (var m in taken)
+        {
+            await m.AcknowledgeAsync(ct);
+        }
+
+        await Task.Delay(1000, ct);
+        subscriber.Received.Should().Be(20, "each acknowledgement lets one more in");
+    }
+
+    [Fact]
+    public async Task StopReceiving_CompletesTheChannel()
+    {
+        broker.RequireAvailable();
+        var ct = TestContext.Current.CancellationToken;
+        await using var subscriber = new MqttReadingSubscriber(Options($"test/{Guid.NewGuid():N}", $"sub-{Guid.NewGuid():N}"));
+        await subscriber.StartAsync(ct);
+
+        await subscriber.StopReceivingAsync(ct);
+
+        (await subscriber.Messages.WaitToReadAsync(ct)).Should().BeFalse();
+    }
+
+    private async Task PublishAsync(string topic, CancellationToken ct, params string[] payloads)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).Build(), ct);
+        foreach (var payload in payloads)
+        {
+            await client.PublishAsync(
+                new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(),
+                ct);
+        }
+
+        await client.DisconnectAsync(cancellationToken: ct);
+    }
+}
