@@ -39,7 +39,7 @@ public sealed class MqttServer : IAsyncLifetime
             return;
         }
 
-        _own = await PrivateMosquitto.StartAsync();
+        _own = await PrivateMosquitto.StartNewAsync();
         Host = _own.Host;
         Port = _own.Port;
     }
@@ -68,7 +68,7 @@ public sealed class MqttServer : IAsyncLifetime
             Assert.Skip("mosquitto is not installed (./test.sh installs it)");
         }
 
-        return await PrivateMosquitto.StartAsync();
+        return await PrivateMosquitto.StartNewAsync();
     }
 
     public async ValueTask DisposeAsync()

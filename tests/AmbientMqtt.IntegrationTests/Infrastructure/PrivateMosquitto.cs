@@ -8,7 +8,7 @@ namespace AmbientMqtt.IntegrationTests.Infrastructure;
 /// A throwaway mosquitto on a free loopback port, with persistence in a temp directory, that a test may stop, kill and
 /// start again on the same port (fault tests).
 /// </summary>
-internal sealed class PrivateMosquitto : IAsyncDisposable
+public sealed class PrivateMosquitto : IAsyncDisposable
 {
     private readonly string _directory;
     private readonly string _config;
@@ -47,7 +47,7 @@ internal sealed class PrivateMosquitto : IAsyncDisposable
         return candidates.FirstOrDefault(File.Exists);
     }
 
-    public static async Task<PrivateMosquitto> StartAsync()
+    public static async Task<PrivateMosquitto> StartNewAsync()
     {
         var binary = FindBinary() ?? throw new InvalidOperationException("mosquitto is not installed (run ./test.sh, which installs it)");
         var directory = Directory.CreateTempSubdirectory("ambientmqtt-mosquitto-").FullName;

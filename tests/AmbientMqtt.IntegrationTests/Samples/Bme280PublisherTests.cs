@@ -70,10 +70,10 @@ public sealed partial class Bme280PublisherTests(MqttServer broker)
 
         await server.StopAsync();
         var printedBeforeOutage = program.CountOutput(l => l.StartsWith(Printed, StringComparison.Ordinal));
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         var printedDuringOutage = program.CountOutput(l => l.StartsWith(Printed, StringComparison.Ordinal)) - printedBeforeOutage;
         await server.StartAsync();
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         program.Terminate();
         (await program.WaitForExitAsync(TimeSpan.FromSeconds(30))).Should().Be(0, program.Describe());
 

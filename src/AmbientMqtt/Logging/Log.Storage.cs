@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging;
+
+namespace AmbientMqtt.Logging;
+
+/// <summary>Storage (MariaDB) log lines, event ids 3000–3999. Servers are named as <c>host:port/database</c>, never by
+/// their connection string.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
+        Message = "Table `{Table}` and dead-letter table `{RejectedTable}` are ready on MariaDB at {Endpoint} (created: {Created})")]
+    public static partial void SchemaReady(ILogger logger, string table, string rejectedTable, string endpoint, string created);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
+        Message = "Table `{Table}` has no unique key on (identifier, timestamp), so duplicates are possible: a redelivered reading is stored again. Add it with: ALTER TABLE `{Table}` ADD UNIQUE KEY ux_identifier_timestamp (identifier, timestamp)")]
+    public static partial void MissingUniqueKey(ILogger logger, string table);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug,
+        Message = "Batch committed to `{Table}`: {Inserted} inserted, {Duplicates} duplicates, {Rejected} rejected in {ElapsedMilliseconds:0.0} ms")]
+    public static partial void BatchCommitted(ILogger logger, string table, int inserted, int duplicates, int rejected, double elapsedMilliseconds);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning,
+        Message = "Reading of {Identifier} at {Timestamp} was refused and goes to the dead-letter table: {Reason}")]
+    public static partial void ReadingRefused(ILogger logger, string identifier, string timestamp, string reason);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning,
+        Message = "Connection to MariaDB at {Endpoint} failed during a batch ({Reason}); retrying once on a fresh connection")]
+    public static partial void RetryingOnFreshConnection(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Debug,
+        Message = "MariaDB at {Endpoint} could not take a batch: {Reason}")]
+    public static partial void WriteFailed(ILogger logger, string endpoint, string reason);
+}
