@@ -45,6 +45,8 @@ mkdir -p "$work/mosquitto"
 cat > "$work/mosquitto/mosquitto.conf" <<CONF
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
+# Started as root, mosquitto would switch to user "mosquitto", who cannot write the private temp directory.
+user $(id -un)
 persistence true
 persistence_location $work/mosquitto/
 max_queued_messages 0
@@ -94,7 +96,7 @@ dotnet build AmbientMqtt.sln -c Release -nologo -v quiet
 results="$work/results"
 set +e
 dotnet test --solution AmbientMqtt.sln -c Release --no-build \
-  --results-directory "$results" --report-trx --timeout 60m "$@"
+  --results-directory "$results" --report-xunit-trx --timeout 60m "$@"
 test_rc=$?
 set -e
 

@@ -93,8 +93,8 @@ public sealed class MqttInsertTests(MqttServer broker, MariaDbFixture mariaDb)
         var readings = Load.Readings(5000);
         var first = await MqttInsertRun.StartReadyAsync(broker.Host, broker.Port, topic, clientId, database.ConnectionString);
 
-        var publishing = Load.PublishFastAsync(broker.Host, broker.Port, topic, readings.Select(r => AmbientPayload.Encode(r)), window: 20, ct);
-        var before = await MqttInsertRun.WaitForRowsAsync(database, 500, RowTimeout);
+        var publishing = Load.PublishFastAsync(broker.Host, broker.Port, topic, readings.Select(r => AmbientPayload.Encode(r)), window: 20, ct, pauseEvery: 20);
+        var before = await MqttInsertRun.WaitForRowsAsync(database, 1000, RowTimeout);
         first.KillHard();
         await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
         await first.DisposeAsync();
@@ -222,8 +222,8 @@ public sealed class MqttInsertTests(MqttServer broker, MariaDbFixture mariaDb)
         var readings = Load.Readings(3000);
         var first = await MqttInsertRun.StartReadyAsync(broker.Host, broker.Port, topic, clientId, database.ConnectionString);
 
-        var publishing = Load.PublishFastAsync(broker.Host, broker.Port, topic, readings.Select(r => AmbientPayload.Encode(r)), window: 10, ct);
-        await MqttInsertRun.WaitForRowsAsync(database, 300, RowTimeout);
+        var publishing = Load.PublishFastAsync(broker.Host, broker.Port, topic, readings.Select(r => AmbientPayload.Encode(r)), window: 10, ct, pauseEvery: 20);
+        (await MqttInsertRun.WaitForRowsAsync(database, 500, RowTimeout)).Should().BeLessThan(readings.Count, "SIGTERM must land mid-stream");
         first.Terminate();
         var exitCode = await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
         exitCode.Should().Be(0, first.Describe());

@@ -28,7 +28,8 @@ internal static class Load
         => reading.Timestamp.InZone(DateTimeZoneProviders.Tzdb["Asia/Tokyo"]).LocalDateTime.ToDateTimeUnspecified();
 
     /// <summary>Publishes at QoS 1 as fast as the broker acknowledges, with up to <paramref name="window"/> in flight.</summary>
-    public static async Task PublishFastAsync(string host, int port, string topic, IEnumerable<byte[]> payloads, int window = 100, CancellationToken cancellationToken = default)
+    /// <param name="pauseEvery">When above 0, pause 10 ms after that many messages, to make a stream that lasts.</param>
+    public static async Task PublishFastAsync(string host, int port, string topic, IEnumerable<byte[]> payloads, int window = 100, CancellationToken cancellationToken = default, int pauseEvery = 0)
     {
         using var client = new MqttClientFactory().CreateMqttClient();
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("load-" + Guid.NewGuid().ToString("N")[..8]).Build(), cancellationToken);
@@ -39,6 +40,10 @@ internal static class Load
             await slots.WaitAsync(cancellationToken);
             var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
             inFlight.Add(PublishOneAsync(client, message, slots, cancellationToken));
+            if (pauseEvery > 0 && inFlight.Count % pauseEvery == 0)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
         }
 
         await Task.WhenAll(inFlight);

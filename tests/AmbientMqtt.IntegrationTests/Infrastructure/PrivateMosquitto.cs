@@ -23,6 +23,7 @@ public sealed class PrivateMosquitto : IAsyncDisposable
         File.WriteAllText(_config, $"""
             listener {port} 127.0.0.1
             allow_anonymous true
+            user {Environment.UserName}
             persistence true
             persistence_location {directory}/
             autosave_interval 1

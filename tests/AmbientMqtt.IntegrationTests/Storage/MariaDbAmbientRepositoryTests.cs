@@ -380,7 +380,7 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture)
 
         var create = () => new MariaDbAmbientRepository(db.DataSource, new MariaDbRepositoryOptions { Table = table });
 
-        create.Should().Throw<ArgumentException>().WithMessage("Table name *is not allowed*letter or underscore*");
+        create.Should().Throw<ArgumentException>().WithMessage("Database:Table: * is not allowed*letter or underscore*");
         (await db.QueryAsync(SelectRows)).Should().ContainSingle();
         (await db.ScalarAsync($"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{db.Name}'")).Should().Be(2);
     }
@@ -409,7 +409,7 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture)
 
         var create = () => new MariaDbAmbientRepository(db.DataSource, new MariaDbRepositoryOptions { TimeZone = zone });
 
-        create.Should().Throw<ArgumentException>().WithMessage($"Time zone '{zone}' is unknown*IANA*");
+        create.Should().Throw<ArgumentException>().WithMessage($"Database:TimeZone: '{zone}' is not a known time zone*IANA*");
         (await db.ScalarAsync($"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{db.Name}'")).Should().Be(0);
     }
 
