@@ -168,23 +168,21 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         {
             while (true)
             {
-                if (current is null)
-                {
-                    if (!reader.TryRead(out current))
-                    {
-                        if (!await reader.WaitToReadAsync(stop).ConfigureAwait(false))
-                        {
-                            return;
-                        }
-
-                        continue;
-                    }
-                }
-
                 if (!_connection.IsConnected)
                 {
+                    // Nothing leaves the queue while there is no connection, so the queue alone decides what is dropped.
                     interrupted = true;
                     await _connection.WaitConnectedAsync(stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (current is null && !reader.TryRead(out current))
+                {
+                    if (!await reader.WaitToReadAsync(stop).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
                     continue;
                 }
 

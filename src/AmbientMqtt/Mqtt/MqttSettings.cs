@@ -81,12 +81,7 @@ internal sealed class MqttSettings
             builder.WithTlsOptions(tls => tls.UseTls().WithTargetHost(o.Host));
         }
 
-        var built = builder.Build();
-        if (built.ChannelOptions is MqttClientTcpOptions tcp)
-        {
-            tcp.BufferSize = o.SocketBufferSize;
-        }
-
-        return built;
+        builder.WithStreamProvider(new BufferedSocketStreamProvider(o.SocketBufferSize));
+        return builder.Build();
     }
 }

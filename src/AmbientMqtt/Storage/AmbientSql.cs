@@ -39,6 +39,7 @@ internal sealed class AmbientSql
 
     // The last texts built, by row count: a steady stream of full batches reuses them.
     private volatile CachedText? _lastInsert;
+    private volatile CachedText? _lastPlain;
     private volatile CachedText? _lastDeadLetter;
 
     /// <summary>Initializes the texts for a validated table name.</summary>
@@ -148,6 +149,29 @@ internal sealed class AmbientSql
 
         var result = text.ToString();
         _lastInsert = new CachedText(rows, result);
+        return result;
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="rows"/> readings, all or none: the fast path. When every reading is new (the steady state)
+    /// it succeeds and every row is known to be inserted, with no rows sent back; when one is already stored the server
+    /// refuses the statement with a duplicate-key error and rolls it back alone, and the caller falls back to
+    /// <see cref="InsertWithOutcomes"/>, whose <c>ON DUPLICATE KEY UPDATE</c> makes the redelivery a no-op.
+    /// </summary>
+    public string InsertPlain(int rows)
+    {
+        var cached = _lastPlain;
+        if (cached?.Rows == rows)
+        {
+            return cached.Text;
+        }
+
+        var text = new StringBuilder(SetSqlMode.Length + (rows * 40) + 128);
+        text.Append(SetSqlMode);
+        AppendInsert(text, rows);
+        text.Append(";\n");
+        var result = text.ToString();
+        _lastPlain = new CachedText(rows, result);
         return result;
     }
 

@@ -255,20 +255,16 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
         CancellationToken cancellationToken)
     {
         var withOutcomes = Volatile.Read(ref _uniqueKey) != UniqueKeyMissing;
+        if (withOutcomes && await TryInsertAllNewAsync(connection, transaction, rows, indices, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
         using var command = new MySqlCommand(
             withOutcomes ? _sql.InsertWithOutcomes(indices.Count) : _sql.InsertOnly(indices.Count),
             connection,
             transaction);
-        var parameters = command.Parameters;
-        for (var k = 0; k < indices.Count; k++)
-        {
-            ref readonly var row = ref rows[indices[k]];
-            parameters.Add(new MySqlParameter(AmbientSql.TimestampName(k), MySqlDbType.DateTime) { Value = row.Local });
-            parameters.Add(new MySqlParameter(AmbientSql.IdentifierName(k), MySqlDbType.VarChar) { Value = row.Identifier });
-            parameters.Add(new MySqlParameter(AmbientSql.TemperatureName(k), MySqlDbType.Double) { Value = row.Temperature });
-            parameters.Add(new MySqlParameter(AmbientSql.HumidityName(k), MySqlDbType.Double) { Value = row.Humidity });
-            parameters.Add(new MySqlParameter(AmbientSql.PressureName(k), MySqlDbType.Double) { Value = row.Pressure });
-        }
+        AddRowParameters(command, rows, indices);
 
         try
         {
@@ -330,6 +326,53 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
             var half = indices.Count / 2;
             await InsertAsync(connection, transaction, rows, indices.GetRange(0, half), claimed, cancellationToken).ConfigureAwait(false);
             await InsertAsync(connection, transaction, rows, indices.GetRange(half, indices.Count - half), claimed, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The fast path: one plain multi-row INSERT. <see langword="true"/> when it went in whole (every row new);
+    /// <see langword="false"/> when a row was already stored, and the statement was rolled back on its own.</summary>
+    private async Task<bool> TryInsertAllNewAsync(
+        MySqlConnection connection,
+        MySqlTransaction transaction,
+        PendingRow[] rows,
+        List<int> indices,
+        CancellationToken cancellationToken)
+    {
+        using var command = new MySqlCommand(_sql.InsertPlain(indices.Count), connection, transaction);
+        AddRowParameters(command, rows, indices);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+        {
+            return false;
+        }
+        catch (MySqlException ex) when (MariaDbErrors.IsRowError(ex))
+        {
+            // A refused value: the careful path splits the batch down to the refused row.
+            return false;
+        }
+
+        foreach (var index in indices)
+        {
+            rows[index].Outcome = RowOutcome.Inserted;
+        }
+
+        return true;
+    }
+
+    private static void AddRowParameters(MySqlCommand command, PendingRow[] rows, List<int> indices)
+    {
+        var parameters = command.Parameters;
+        for (var k = 0; k < indices.Count; k++)
+        {
+            ref readonly var row = ref rows[indices[k]];
+            parameters.Add(new MySqlParameter(AmbientSql.TimestampName(k), MySqlDbType.DateTime) { Value = row.Local });
+            parameters.Add(new MySqlParameter(AmbientSql.IdentifierName(k), MySqlDbType.VarChar) { Value = row.Identifier });
+            parameters.Add(new MySqlParameter(AmbientSql.TemperatureName(k), MySqlDbType.Double) { Value = row.Temperature });
+            parameters.Add(new MySqlParameter(AmbientSql.HumidityName(k), MySqlDbType.Double) { Value = row.Humidity });
+            parameters.Add(new MySqlParameter(AmbientSql.PressureName(k), MySqlDbType.Double) { Value = row.Pressure });
         }
     }
 

@@ -626,7 +626,7 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture)
         for (var i = 0; i < 400; i++)
         {
             var ids = (await db.QueryAsync(
-                    $"SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{db.Name}' AND INFO LIKE '%ON DUPLICATE KEY UPDATE%' AND INFO NOT LIKE '%PROCESSLIST%'"))
+                    $"SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{db.Name}' AND INFO LIKE '%INSERT INTO `Ambient`%' AND INFO NOT LIKE '%PROCESSLIST%'"))
                 .Select(r => Convert.ToInt64(r[0], CultureInfo.InvariantCulture))
                 .ToList();
             if (ids.Count >= count)

@@ -1,0 +1,19 @@
+// AmbientMqtt benchmarks.
+//   micro:  BenchmarkDotNet micro-benchmarks (payload decode/encode, batch statement building), with MemoryDiagnoser.
+//           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- micro [BenchmarkDotNet options]
+//   ingest: end to end. Starts a private mosquitto and MariaDB (or uses --mqtt host:port / --mariadb "connection string"),
+//           runs the real MqttInsert as its own process, publishes N QoS 1 readings with mosquitto_pub -l, and reports
+//           rows/s, MqttInsert's CPU µs per reading and peak RSS, lost and duplicated; then one reading every 100 ms to
+//           measure publish→commit latency.
+//           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- ingest --count 100000 --runs 3
+using AmbientMqtt.Benchmarks;
+using BenchmarkDotNet.Running;
+
+if (args.Length > 0 && args[0] == "ingest")
+{
+    return await IngestBenchmark.RunAsync(args[1..]);
+}
+
+var rest = args.Length > 0 && args[0] == "micro" ? args[1..] : args;
+BenchmarkSwitcher.FromAssembly(typeof(PayloadBenchmarks).Assembly).Run(rest);
+return 0;

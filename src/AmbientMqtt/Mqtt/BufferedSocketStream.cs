@@ -1,0 +1,259 @@
+using System.Net;
+using System.Net.Sockets;
+using MQTTnet.Channel;
+
+namespace AmbientMqtt.Mqtt;
+
+/// <summary>
+/// The TCP stream under each MQTT connection: reads are buffered and writes coalesced.
+/// </summary>
+/// <remarks>
+/// <para>MQTTnet reads every packet with at least two small reads (fixed header, then body), each a system call on a
+/// plain <see cref="NetworkStream"/>; at thousands of messages a second that, not the parsing, is where the time goes.
+/// Here one receive fills a 64 KiB buffer and serves hundreds of packets.</para>
+/// <para>Likewise every acknowledgement is a separate small write. A write here only copies into a pending buffer; one
+/// sender at a time, started on the thread pool, sends whatever has gathered in a single system call. A lone write still
+/// goes out at once (one thread-pool hop later); a burst of acknowledgements after a commit goes out in a few sends.
+/// A send error is reported by the next write, and the reader sees the closed socket.</para>
+/// <para>The socket gets large kernel buffers (<see cref="MqttOptions.SocketBufferSize"/>): MQTTnet's own 8 KiB pins
+/// the TCP window and a large backlog on loopback can then stall on the persist timer.</para>
+/// </remarks>
+internal sealed class BufferedSocketStream : Stream
+{
+    private const int ReadBufferSize = 64 * 1024;
+    private const int MaxPendingBytes = 4 * 1024 * 1024;
+
+    private readonly Socket _socket;
+    private readonly byte[] _readBuffer = new byte[ReadBufferSize];
+    private readonly Lock _writeGate = new();
+    private int _readStart;
+    private int _readEnd;
+    private byte[] _pending = new byte[16 * 1024];
+    private byte[] _sending = new byte[16 * 1024];
+    private int _pendingLength;
+    private bool _sendInFlight;
+    private Exception? _sendError;
+    private TaskCompletionSource? _drained;
+    private int _disposed;
+
+    public BufferedSocketStream(Socket socket)
+    {
+        _socket = socket;
+    }
+
+    public override bool CanRead => Volatile.Read(ref _disposed) == 0;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => Volatile.Read(ref _disposed) == 0;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_readStart == _readEnd)
+        {
+            try
+            {
+                if (buffer.Length >= ReadBufferSize)
+                {
+                    return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
+
+                _readStart = 0;
+                _readEnd = await _socket.ReceiveAsync(_readBuffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException ex)
+            {
+                throw new IOException(ex.Message, ex);
+            }
+
+            if (_readEnd == 0)
+            {
+                return 0;
+            }
+        }
+
+        var count = Math.Min(buffer.Length, _readEnd - _readStart);
+        _readBuffer.AsSpan(_readStart, count).CopyTo(buffer.Span);
+        _readStart += count;
+        return count;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        bool start;
+        Task? backPressure = null;
+        lock (_writeGate)
+        {
+            if (_sendError is { } error)
+            {
+                throw new IOException("The connection to the broker is broken.", error);
+            }
+
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            if (_pending.Length - _pendingLength < buffer.Length)
+            {
+                Array.Resize(ref _pending, Math.Max(_pending.Length * 2, _pendingLength + buffer.Length));
+            }
+
+            buffer.Span.CopyTo(_pending.AsSpan(_pendingLength));
+            _pendingLength += buffer.Length;
+            start = !_sendInFlight;
+            _sendInFlight = true;
+            if (_pendingLength > MaxPendingBytes)
+            {
+                // The broker does not read: hold the writer back rather than grow without bound.
+                _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                backPressure = _drained.Task;
+            }
+        }
+
+        if (start)
+        {
+            // On the thread pool, so that writes made meanwhile (the rest of a batch's acknowledgements) join this send.
+            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = ((BufferedSocketStream)s!).SendLoopAsync(), this);
+        }
+
+        return backPressure is null ? ValueTask.CompletedTask : new ValueTask(backPressure.WaitAsync(cancellationToken));
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        lock (_writeGate)
+        {
+            if (_sendError is { } error)
+            {
+                return Task.FromException(new IOException("The connection to the broker is broken.", error));
+            }
+
+            if (!_sendInFlight)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && disposing)
+        {
+            // Let what is already written (a DISCONNECT, the last acknowledgements) go out first.
+            try
+            {
+                FlushAsync(CancellationToken.None).Wait(TimeSpan.FromSeconds(1));
+            }
+            catch (AggregateException)
+            {
+            }
+
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+            }
+
+            _socket.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        while (true)
+        {
+            int length;
+            lock (_writeGate)
+            {
+                if (_pendingLength == 0)
+                {
+                    _sendInFlight = false;
+                    _drained?.TrySetResult();
+                    _drained = null;
+                    return;
+                }
+
+                (_pending, _sending) = (_sending, _pending);
+                length = _pendingLength;
+                _pendingLength = 0;
+                if (_pending.Length < _sending.Length)
+                {
+                    _pending = new byte[_sending.Length];
+                }
+            }
+
+            try
+            {
+                var sent = 0;
+                while (sent < length)
+                {
+                    sent += await _socket.SendAsync(_sending.AsMemory(sent, length - sent), SocketFlags.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                lock (_writeGate)
+                {
+                    _sendError = ex;
+                    _sendInFlight = false;
+                    _drained?.TrySetException(new IOException("The connection to the broker is broken.", ex));
+                    _drained = null;
+                }
+
+                return;
+            }
+        }
+    }
+}
+
+/// <summary>Connects MQTTnet's TCP channel through a <see cref="BufferedSocketStream"/>.</summary>
+internal sealed class BufferedSocketStreamProvider(int socketBufferSize) : IMqttClientStreamProvider
+{
+    public async Task<Stream> ConnectAsync(EndPoint brokerEndPoint, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp)
+        {
+            NoDelay = true,
+            ReceiveBufferSize = socketBufferSize,
+            SendBufferSize = socketBufferSize,
+        };
+        try
+        {
+            await socket.ConnectAsync(brokerEndPoint, cancellationToken).ConfigureAwait(false);
+            return new BufferedSocketStream(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
