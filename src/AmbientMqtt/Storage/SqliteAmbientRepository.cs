@@ -430,7 +430,7 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         return new SchemaState(tableExists, rejectedExists, missing);
     }
 
-    private AmbientStorageException Wrap(SqliteException ex, string during)
+    private AmbientStorageException Wrap(SqliteException ex, string action)
     {
         var code = ex.SqliteErrorCode;
         var advice = code switch
@@ -445,7 +445,11 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
 
         // Busy, an I/O error or a full disk may pass; a file that cannot be opened, is read-only or is not a database will not.
         var transient = code is SqliteBusy or SqliteLocked or SqliteIoError or SqliteFull;
-        return new AmbientStorageException($"SQLite database {DatabasePath}: {ex.Message}{advice} during {during}", ex) { IsTransient = transient };
+        var cause = ex.Message.TrimEnd('.') + advice;
+        var message = transient
+            ? $"SQLite database {DatabasePath} could not take {action} ({cause}); it was not committed and can be retried."
+            : $"SQLite database {DatabasePath}: {action} failed: {cause}";
+        return new AmbientStorageException(message, ex) { IsTransient = transient };
     }
 
     private sealed record SchemaState(bool TableExists, bool RejectedTableExists, IReadOnlyList<string> MissingColumns);
