@@ -40,25 +40,11 @@ var loggers = host.Services.GetRequiredService<ILoggerFactory>();
 var log = loggers.CreateLogger("Bme280Publisher");
 var stopping = lifetime.ApplicationStopping;
 
-ISensorSource sensor;
-if (string.Equals(sensorOptions.Kind, SensorOptions.Simulated, StringComparison.OrdinalIgnoreCase))
+var sensor = SampleSensor.Open(sensorOptions, bme280Options);
+if (sensor is null)
 {
-    sensor = new SimulatedSensor(sensorOptions.Seed);
-}
-else
-{
-    try
-    {
-        sensor = Bme280Sensor.Open(sensorOptions.BusId, sensorOptions.Address, bme280Options);
-    }
-    catch (SensorException ex)
-    {
-        Console.Error.WriteLine(
-            $"error: cannot open the BME280 on I2C bus {sensorOptions.BusId} at 0x{sensorOptions.Address:x2}: {ex.Message} "
-            + "(to run without hardware: --Sensor:Kind=simulated)");
-        await host.StopAsync();
-        return 1;
-    }
+    await host.StopAsync();
+    return 1;
 }
 
 await using var publisher = new MqttReadingPublisher(mqtt, loggers.CreateLogger<MqttReadingPublisher>());

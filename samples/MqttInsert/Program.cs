@@ -1,9 +1,8 @@
 // MqttInsert: the tutorial's mqtt_bme280_insert01.py. It subscribes to Mqtt:Topic (raspi/bme) and stores one row per
 // reading in MariaDB (Database:Table, default Ambient), converting the time to Database:TimeZone (Asia/Tokyo) and
 // rounding to 2 decimals as the tutorial does. Each message is acknowledged only after its row is committed, so a
-// crash, a broker restart or a database restart loses nothing, and a redelivery is a no-op.
-using System.Globalization;
-using System.Text;
+// crash, a broker restart or a database restart loses nothing, and a redelivery is a no-op. With --Mqtt:Embedded=true
+// the MQTT broker runs inside this program (on Mqtt:Port, 127.0.0.1 only), so the tutorial's set-up needs no mosquitto.
 using AmbientMqtt;
 using AmbientMqtt.Ingest;
 using AmbientMqtt.Mqtt;
@@ -24,13 +23,20 @@ MqttOptions mqtt;
 MariaDbRepositoryOptions storage;
 IngestOptions ingest;
 MySqlDataSource dataSource;
+EmbeddedBrokerOptions? embedded = null;
 try
 {
     mqtt = SampleHost.Bind<MqttOptions>(builder.Configuration, "Mqtt");
     storage = SampleHost.Bind<MariaDbRepositoryOptions>(builder.Configuration, "Database");
     ingest = SampleHost.Bind<IngestOptions>(builder.Configuration, "Ingest");
     storage.Identifier = builder.Configuration["Identifier"] ?? storage.Identifier;
-    var problems = mqtt.Validate().Concat(storage.Validate()).ToList();
+    var problems = new List<string>();
+    if (EmbeddedBrokerSetup.IsEnabled(builder.Configuration, defaultValue: false))
+    {
+        embedded = EmbeddedBrokerSetup.Prepare(builder.Configuration, problems, defaultPort: 1883, mqtt);
+    }
+
+    problems.AddRange(mqtt.Validate().Concat(storage.Validate()));
     if (problems.Count > 0)
     {
         return SampleHost.ReportConfigurationError(problems[0]);
@@ -62,6 +68,26 @@ await host.StartAsync();
 var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
 var loggers = host.Services.GetRequiredService<ILoggerFactory>();
 var stopping = lifetime.ApplicationStopping;
+
+EmbeddedBroker? broker = null;
+if (embedded is not null)
+{
+    try
+    {
+        broker = await EmbeddedBrokerSetup.StartAsync(embedded, loggers, CancellationToken.None, mqtt);
+    }
+    catch (EmbeddedBrokerException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        await host.StopAsync();
+        return 1;
+    }
+
+    Console.WriteLine($"embedded MQTT broker listening on {broker.Endpoint}");
+}
+
+// Disposed last, after the subscriber has disconnected.
+await using var brokerScope = broker;
 
 await using (dataSource)
 {
@@ -102,65 +128,3 @@ await using (dataSource)
 
 await host.StopAsync();
 return 0;
-
-/// <summary>
-/// The tutorial's per-row lines, written through one buffer flushed per batch; a large batch (a backlog being drained)
-/// gets one summary line instead of thousands nobody reads.
-/// </summary>
-internal sealed class RowPrinter(Stream stdout)
-{
-    private const int PerRowLimit = 20;
-    private readonly StreamWriter _writer = new(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-    private readonly Lock _gate = new();
-
-    public void Line(string text)
-    {
-        lock (_gate)
-        {
-            _writer.WriteLine(text);
-            _writer.Flush();
-        }
-    }
-
-    public void Print(BatchWriteResult result)
-    {
-        lock (_gate)
-        {
-            if (result.Rows.Count <= PerRowLimit)
-            {
-                foreach (var row in result.Rows)
-                {
-                    if (row.Outcome == RowOutcome.Rejected)
-                    {
-                        continue;
-                    }
-
-                    _writer.Write("●NEW_DATA:  ");
-                    _writer.WriteLine(Describe(row));
-                    _writer.WriteLine($" クエリを実行しました。({(row.Outcome == RowOutcome.Inserted ? 1 : 0)} row affected.)");
-                }
-            }
-            else
-            {
-                var rows = result.Rows.Where(r => r.Outcome != RowOutcome.Rejected).ToList();
-                if (rows.Count > 0)
-                {
-                    _writer.WriteLine($"●NEW_DATA:  {rows.Count} rows, from {Describe(rows[0])} to {Describe(rows[^1])}");
-                    _writer.WriteLine($" クエリを実行しました。({result.Inserted} row affected.)");
-                }
-            }
-
-            _writer.Flush();
-        }
-    }
-
-    private static string Describe(StoredRow row)
-        => string.Create(CultureInfo.InvariantCulture, $"{{'timestamp': '{row.Timestamp:yyyy-MM-dd HH:mm:ss.ffffffzzz}', 'identifier': '{row.Identifier}', 'temperature': {Py(row.Temperature)}, 'humidity': {Py(row.Humidity)}, 'pressure': {Py(row.Pressure)}}}");
-
-    // Python's repr of a float: 46.0, not 46.
-    private static string Py(double value)
-    {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
-    }
-}

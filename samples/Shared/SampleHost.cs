@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging.Console;
 namespace AmbientMqtt.Samples;
 
 /// <summary>
-/// What the three samples share: configuration from appsettings.json beside the program, then environment variables
+/// What the samples share: configuration from appsettings.json beside the program, then environment variables
 /// (<c>Mqtt__Host</c>), then the command line (<c>--Mqtt:Host=…</c>); log lines on stderr so stdout carries only the
 /// tutorial's output; and one clear line, naming the key, for a bad setting.
 /// </summary>

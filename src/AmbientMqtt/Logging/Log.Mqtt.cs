@@ -39,4 +39,13 @@ internal static partial class Log
 
     [LoggerMessage(2022, LogLevel.Debug, "Could not acknowledge a message: the connection it came on is gone; the broker will deliver it again")]
     public static partial void StaleAck(ILogger logger);
+
+    [LoggerMessage(2030, LogLevel.Information, "Embedded MQTT broker listening on {Endpoint} (loopback only, persistent sessions, up to {MaxPending} messages held per subscriber)")]
+    public static partial void EmbeddedBrokerStarted(ILogger logger, string endpoint, int maxPending);
+
+    [LoggerMessage(2031, LogLevel.Information, "Embedded MQTT broker on {Endpoint} stopped")]
+    public static partial void EmbeddedBrokerStopped(ILogger logger, string endpoint);
+
+    [LoggerMessage(2032, LogLevel.Warning, "Embedded MQTT broker dropped the oldest message held for '{ClientId}' (limit {MaxPending}); {Dropped} dropped so far")]
+    public static partial void EmbeddedBrokerDropped(ILogger logger, string clientId, int maxPending, long dropped);
 }

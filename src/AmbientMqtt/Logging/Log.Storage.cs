@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace AmbientMqtt.Logging;
 
-/// <summary>Storage (MariaDB) log lines, event ids 3000–3999. Servers are named as <c>host:port/database</c>, never by
-/// their connection string.</summary>
+/// <summary>Storage log lines, event ids 3000–3999: MariaDB from 3000, SQLite from 3010. Servers are named as
+/// <c>host:port/database</c>, never by their connection string; SQLite databases by their file.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
@@ -29,4 +29,20 @@ internal static partial class Log
     [LoggerMessage(EventId = 3005, Level = LogLevel.Debug,
         Message = "MariaDB at {Endpoint} could not take a batch: {Reason}")]
     public static partial void WriteFailed(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information,
+        Message = "Table {Table} and dead-letter table {RejectedTable} are ready in SQLite database {Path} (created: {Created})")]
+    public static partial void SqliteSchemaReady(ILogger logger, string table, string rejectedTable, string path, string created);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning,
+        Message = "Table {Table} has no unique index on (identifier, timestamp), so duplicates are possible: a redelivered reading is stored again. Add it with: CREATE UNIQUE INDEX ux_{Table}_identifier_timestamp ON \"{Table}\" (identifier, timestamp)")]
+    public static partial void SqliteMissingUniqueKey(ILogger logger, string table);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Debug,
+        Message = "SQLite database {Path} could not take a batch: {Reason}")]
+    public static partial void SqliteWriteFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning,
+        Message = "SQLite database {Path} stays in journal mode '{Mode}' instead of WAL (a network or read-only file system?); a reader then holds writers back")]
+    public static partial void SqliteNotWal(ILogger logger, string path, string mode);
 }

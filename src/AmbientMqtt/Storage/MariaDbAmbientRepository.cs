@@ -1,14 +1,10 @@
 using System.Data;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using AmbientMqtt.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
-using NodaTime;
-using NodaTime.Text;
 
 namespace AmbientMqtt.Storage;
 
@@ -24,16 +20,9 @@ namespace AmbientMqtt.Storage;
 /// </remarks>
 public sealed partial class MariaDbAmbientRepository : IAmbientRepository
 {
-    private const int TopicLength = 255;
-    private const int ReasonLength = 1024;
-
     private const int UniqueKeyUnknown = 0;
     private const int UniqueKeyPresent = 1;
     private const int UniqueKeyMissing = 2;
-
-    // Instants whose wall-clock time fits DateTime (years 1 to 9999) in any zone.
-    private static readonly Instant MinTimestamp = Instant.FromUtc(1, 1, 2, 0, 0);
-    private static readonly Instant MaxTimestamp = Instant.FromUtc(9999, 12, 30, 0, 0);
 
     private static readonly string[] WrittenColumns = ["timestamp", "identifier", "temperature", "humidity", "pressure"];
 
@@ -42,9 +31,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
     private readonly string _table;
     private readonly string _rejectedTable;
     private readonly AmbientSql _sql;
-    private readonly DateTimeZone _zone;
-    private readonly string _identifier;
-    private readonly int _maxRejectedPayloadBytes;
+    private readonly RowPreparation _rows;
     private readonly string _endpoint;
     private readonly string? _password;
     private int _uniqueKey;
@@ -68,15 +55,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
         }
 
         var table = options.Table;
-        var zone = DateTimeZoneProviders.Tzdb[options.TimeZone];
         _dataSource = dataSource;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _table = table;
         _rejectedTable = table + "_rejected";
         _sql = new AmbientSql("`" + _table + "`", "`" + _rejectedTable + "`");
-        _zone = zone;
-        _identifier = options.Identifier!;
-        _maxRejectedPayloadBytes = options.MaxRejectedPayloadBytes;
+        _rows = new RowPreparation(options.TimeZone, options.Identifier, options.MaxRejectedPayloadBytes);
         _endpoint = MariaDbEndpoint.Describe(dataSource.ConnectionString);
         _password = MariaDbEndpoint.Password(dataSource.ConnectionString);
     }
@@ -145,7 +129,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
             return new BatchWriteResult(0, 0, 0, []);
         }
 
-        var rows = Prepare(readings);
+        var rows = _rows.Prepare(readings);
         var started = Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
@@ -193,11 +177,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
         CancellationToken cancellationToken)
     {
         // A retry starts from scratch: forget the outcomes of the failed attempt.
-        for (var i = 0; i < rows.Length; i++)
-        {
-            rows[i].Outcome = rows[i].ClientReason is null ? RowOutcome.Inserted : RowOutcome.Rejected;
-            rows[i].Reason = rows[i].ClientReason;
-        }
+        RowPreparation.ResetOutcomes(rows);
 
         if (Volatile.Read(ref _uniqueKey) == UniqueKeyUnknown && rows.Length > 0)
         {
@@ -208,14 +188,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
         var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
-            var candidates = new List<int>(rows.Length);
-            for (var i = 0; i < rows.Length; i++)
-            {
-                if (rows[i].ClientReason is null)
-                {
-                    candidates.Add(i);
-                }
-            }
+            var candidates = RowPreparation.Candidates(rows);
 
             var claimed = new HashSet<ulong>();
             for (var start = 0; start < candidates.Count; start += AmbientSql.MaxRowsPerStatement)
@@ -224,22 +197,10 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
                 await InsertAsync(connection, transaction, rows, chunk, claimed, cancellationToken).ConfigureAwait(false);
             }
 
-            var deadLetters = CollectDeadLetters(readings, rows, rejected);
+            var deadLetters = _rows.CollectDeadLetters(readings, rows, rejected);
             await InsertDeadLettersAsync(connection, transaction, deadLetters, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-
-            var inserted = 0;
-            var duplicates = 0;
-            var stored = new StoredRow[rows.Length];
-            for (var i = 0; i < rows.Length; i++)
-            {
-                ref readonly var row = ref rows[i];
-                inserted += row.Outcome == RowOutcome.Inserted ? 1 : 0;
-                duplicates += row.Outcome == RowOutcome.Duplicate ? 1 : 0;
-                stored[i] = new StoredRow(row.Stored, row.Identifier, row.Temperature, row.Humidity, row.Pressure, row.Outcome);
-            }
-
-            return new BatchWriteResult(inserted, duplicates, deadLetters.Count, stored);
+            return RowPreparation.Result(rows, deadLetters.Count);
         }
     }
 
@@ -319,7 +280,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
                 ref var row = ref rows[indices[0]];
                 row.Outcome = RowOutcome.Rejected;
                 row.Reason = ex.Message;
-                Log.ReadingRefused(_logger, row.Identifier, row.Stored.ToString("yyyy'-'MM'-'dd' 'HH':'mm':'ss'.'ffffffzzz", CultureInfo.InvariantCulture), ex.Message);
+                Log.ReadingRefused(_logger, row.Identifier, RowPreparation.Describe(row.Stored), ex.Message);
                 return;
             }
 
@@ -376,29 +337,9 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
         }
     }
 
-    private List<DeadLetter> CollectDeadLetters(IReadOnlyList<AmbientReading> readings, PendingRow[] rows, IReadOnlyList<RejectedPayload> rejected)
-    {
-        var deadLetters = new List<DeadLetter>(rejected.Count);
-        foreach (var payload in rejected)
-        {
-            deadLetters.Add(new DeadLetter(LocalTime(payload.ReceivedAt), payload.Topic ?? string.Empty, payload.Payload, payload.Reason ?? string.Empty));
-        }
-
-        DateTime? now = null;
-        for (var i = 0; i < rows.Length; i++)
-        {
-            if (rows[i].Outcome == RowOutcome.Rejected)
-            {
-                now ??= LocalTime(SystemClock.Instance.GetCurrentInstant());
-                deadLetters.Add(new DeadLetter(now.Value, string.Empty, EncodeForDeadLetter(readings[i]), rows[i].Reason ?? "refused"));
-            }
-        }
-
-        return deadLetters;
-    }
-
     private async Task InsertDeadLettersAsync(MySqlConnection connection, MySqlTransaction transaction, List<DeadLetter> deadLetters, CancellationToken cancellationToken)
     {
+        var maxPayloadBytes = _rows.MaxRejectedPayloadBytes;
         var start = 0;
         while (start < deadLetters.Count)
         {
@@ -406,9 +347,9 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
             var count = 0;
             var bytes = 0;
             while (start + count < deadLetters.Count && count < AmbientSql.MaxRowsPerStatement
-                && (count == 0 || bytes + Math.Min(deadLetters[start + count].Payload.Length, _maxRejectedPayloadBytes) <= AmbientSql.MaxDeadLetterBytesPerStatement))
+                && (count == 0 || bytes + Math.Min(deadLetters[start + count].Payload.Length, maxPayloadBytes) <= AmbientSql.MaxDeadLetterBytesPerStatement))
             {
-                bytes += Math.Min(deadLetters[start + count].Payload.Length, _maxRejectedPayloadBytes);
+                bytes += Math.Min(deadLetters[start + count].Payload.Length, maxPayloadBytes);
                 count++;
             }
 
@@ -419,10 +360,10 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
                 var deadLetter = deadLetters[start + k];
                 var payload = deadLetter.Payload;
                 parameters.Add(new MySqlParameter(AmbientSql.ReceivedAtName(k), MySqlDbType.DateTime) { Value = deadLetter.ReceivedAt });
-                parameters.Add(new MySqlParameter(AmbientSql.TopicName(k), MySqlDbType.VarChar) { Value = Truncate(deadLetter.Topic, TopicLength) });
-                parameters.Add(new MySqlParameter(AmbientSql.PayloadName(k), MySqlDbType.Blob) { Value = payload[..Math.Min(payload.Length, _maxRejectedPayloadBytes)] });
+                parameters.Add(new MySqlParameter(AmbientSql.TopicName(k), MySqlDbType.VarChar) { Value = RowPreparation.Truncate(deadLetter.Topic, RowPreparation.TopicLength) });
+                parameters.Add(new MySqlParameter(AmbientSql.PayloadName(k), MySqlDbType.Blob) { Value = _rows.PayloadPrefix(payload) });
                 parameters.Add(new MySqlParameter(AmbientSql.PayloadBytesName(k), MySqlDbType.Int32) { Value = payload.Length });
-                parameters.Add(new MySqlParameter(AmbientSql.ReasonName(k), MySqlDbType.VarChar) { Value = Truncate(deadLetter.Reason, ReasonLength) });
+                parameters.Add(new MySqlParameter(AmbientSql.ReasonName(k), MySqlDbType.VarChar) { Value = RowPreparation.Truncate(deadLetter.Reason, RowPreparation.ReasonLength) });
             }
 
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -511,128 +452,6 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
 
         return folded;
     }
-
-    private PendingRow[] Prepare(IReadOnlyList<AmbientReading> readings)
-    {
-        var rows = new PendingRow[readings.Count];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            var reading = readings[i];
-            ref var row = ref rows[i];
-            row.Identifier = reading.Identifier ?? _identifier;
-            row.Temperature = PythonRound.Round2(reading.Temperature);
-            row.Humidity = PythonRound.Round2(reading.Humidity);
-            row.Pressure = PythonRound.Round2(reading.Pressure);
-
-            if (reading.Timestamp < MinTimestamp || reading.Timestamp > MaxTimestamp)
-            {
-                row.Stored = reading.Timestamp < MinTimestamp ? DateTimeOffset.MinValue : DateTimeOffset.MaxValue;
-                row.ClientReason = $"field 'timestamp': {InstantPattern.ExtendedIso.Format(reading.Timestamp)} is outside the years 1 to 9999 the table holds";
-                continue;
-            }
-
-            // The table keeps microseconds (DATETIME(6)), as Python's datetime does: truncate, never round up.
-            var ticks = reading.Timestamp.ToUnixTimeTicks();
-            ticks -= ((ticks % 10) + 10) % 10;
-            var zoned = Instant.FromUnixTimeTicks(ticks).InZone(_zone);
-            row.Local = zoned.LocalDateTime.ToDateTimeUnspecified();
-            row.Stored = zoned.ToDateTimeOffset();
-
-            row.ClientReason = NonFinite("temperature", reading.Temperature)
-                ?? NonFinite("humidity", reading.Humidity)
-                ?? NonFinite("pressure", reading.Pressure);
-        }
-
-        return rows;
-    }
-
-    private DateTime LocalTime(Instant instant)
-    {
-        if (instant < MinTimestamp || instant > MaxTimestamp)
-        {
-            instant = SystemClock.Instance.GetCurrentInstant();
-        }
-
-        var ticks = instant.ToUnixTimeTicks();
-        ticks -= ((ticks % 10) + 10) % 10;
-        return Instant.FromUnixTimeTicks(ticks).InZone(_zone).LocalDateTime.ToDateTimeUnspecified();
-    }
-
-    private static string? NonFinite(string field, double value) =>
-        double.IsFinite(value) ? null : $"field '{field}': {NonFiniteName(value)} is not a finite number";
-
-    // The names JSON readers (and Python's json module) use, rather than .NET's "∞".
-    private static string NonFiniteName(double value) =>
-        double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
-
-    /// <summary>The reading as the wire would carry it; when the codec refuses it (the very reason it was rejected, such
-    /// as an over-long identifier or a non-finite value), the same fields written as they are.</summary>
-    private static ReadOnlyMemory<byte> EncodeForDeadLetter(in AmbientReading reading)
-    {
-        try
-        {
-            return AmbientPayload.Encode(reading);
-        }
-        catch (ArgumentException)
-        {
-            using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("timestamp", InstantPattern.ExtendedIso.Format(reading.Timestamp));
-                WriteNumber(writer, "temperature", reading.Temperature);
-                WriteNumber(writer, "humidity", reading.Humidity);
-                WriteNumber(writer, "pressure", reading.Pressure);
-                if (reading.Identifier is not null)
-                {
-                    writer.WriteString("identifier", reading.Identifier);
-                }
-
-                writer.WriteEndObject();
-            }
-
-            return stream.ToArray();
-        }
-
-        static void WriteNumber(Utf8JsonWriter writer, string name, double value)
-        {
-            if (double.IsFinite(value))
-            {
-                writer.WriteNumber(name, value);
-            }
-            else
-            {
-                writer.WriteString(name, NonFiniteName(value));
-            }
-        }
-    }
-
-    private static string Truncate(string text, int length)
-    {
-        if (text.Length <= length)
-        {
-            return text;
-        }
-
-        // Never split a surrogate pair: half a character is not valid text.
-        var cut = char.IsHighSurrogate(text[length - 1]) ? length - 1 : length;
-        return text[..cut];
-    }
-
-    private struct PendingRow
-    {
-        public DateTime Local;
-        public DateTimeOffset Stored;
-        public string Identifier;
-        public double Temperature;
-        public double Humidity;
-        public double Pressure;
-        public string? ClientReason;
-        public RowOutcome Outcome;
-        public string? Reason;
-    }
-
-    private sealed record DeadLetter(DateTime ReceivedAt, string Topic, ReadOnlyMemory<byte> Payload, string Reason);
 
     private sealed record SchemaState(bool TableExists, bool RejectedTableExists, IReadOnlyList<string> MissingColumns);
 }

@@ -1,6 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.RegularExpressions;
-using NodaTime;
 
 namespace AmbientMqtt.Storage;
 
@@ -8,11 +6,11 @@ namespace AmbientMqtt.Storage;
 /// Settings of <see cref="MariaDbAmbientRepository"/>. The connection itself (server, user, password, database) comes
 /// with the <c>MySqlDataSource</c> the repository is given.
 /// </summary>
-public sealed partial class MariaDbRepositoryOptions
+public sealed class MariaDbRepositoryOptions
 {
     /// <summary>The largest value <see cref="MaxRejectedPayloadBytes"/> accepts (1 MiB), so one dead-letter row always
     /// fits in a statement under the server's default <c>max_allowed_packet</c>.</summary>
-    public const int MaxRejectedPayloadBytesLimit = 1024 * 1024;
+    public const int MaxRejectedPayloadBytesLimit = TableOptionsValidation.MaxRejectedPayloadBytesLimit;
 
     /// <summary>
     /// Gets or sets the name of the table that holds one row per reading. The dead-letter table is named after it with a
@@ -21,7 +19,7 @@ public sealed partial class MariaDbRepositoryOptions
     /// </summary>
     /// <value>The default value is <c>Ambient</c>, the tutorial's table.</value>
     [Required]
-    [RegularExpression(@"^[A-Za-z_][A-Za-z0-9_]{0,54}\z")]
+    [RegularExpression(TableOptionsValidation.TableNamePattern)]
     public string Table { get; set; } = "Ambient";
 
     /// <summary>
@@ -53,31 +51,7 @@ public sealed partial class MariaDbRepositoryOptions
     public IReadOnlyList<string> Validate(string section = "Database")
     {
         var errors = new List<string>();
-        if (Table is null || !TableNameRegex().IsMatch(Table))
-        {
-            errors.Add($"{section}:Table: '{Table}' is not allowed: it must be a letter or underscore followed by at most 54 letters, digits or underscores (no spaces, quotes, backticks or punctuation)");
-        }
-
-        if (string.IsNullOrWhiteSpace(TimeZone) || DateTimeZoneProviders.Tzdb.GetZoneOrNull(TimeZone) is null)
-        {
-            errors.Add($"{section}:TimeZone: '{TimeZone}' is not a known time zone; use an IANA id such as Asia/Tokyo or Europe/Berlin, or UTC");
-        }
-
-        var identifierProblem = Identifier is null ? "is missing" : AmbientPayload.CheckIdentifier(Identifier);
-        if (identifierProblem is not null)
-        {
-            errors.Add($"Identifier: {identifierProblem.Replace("field 'identifier': ", string.Empty, StringComparison.Ordinal)}");
-        }
-
-        if (MaxRejectedPayloadBytes is < 0 or > MaxRejectedPayloadBytesLimit)
-        {
-            errors.Add($"{section}:MaxRejectedPayloadBytes: must lie between 0 and {MaxRejectedPayloadBytesLimit} (got {MaxRejectedPayloadBytes})");
-        }
-
+        TableOptionsValidation.Validate(errors, section, Table, TimeZone, Identifier, MaxRejectedPayloadBytes);
         return errors;
     }
-
-    // \z, not $: "$" would let a trailing newline through.
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,54}\z", RegexOptions.CultureInvariant)]
-    private static partial Regex TableNameRegex();
 }

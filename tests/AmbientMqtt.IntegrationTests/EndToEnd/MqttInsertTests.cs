@@ -50,6 +50,38 @@ public sealed class MqttInsertTests(MqttServer broker, MariaDbFixture mariaDb)
     }
 
     [Fact]
+    public async Task EmbeddedBroker_Bme280PublisherInTheOtherTerminal_RowsLandWithoutMosquitto()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var database = await mariaDb.CreateDatabaseAsync(ct);
+        var port = PrivateMosquitto.FreePort();
+        await using var insert = await MqttInsertRun.StartReadyAsync("127.0.0.1", port, "raspi/bme", NewClientId(), database.ConnectionString, "--Mqtt:Embedded=true");
+
+        // The tutorial's second terminal, with its default topic, on "localhost" as a user would type it.
+        await using var publisher = SampleProcess.Start("Bme280Publisher", [
+            "--Sensor:Kind=simulated", "--Publish:Interval=00:00:00.100", "--Mqtt:Host=localhost", $"--Mqtt:Port={port}"]);
+        await MqttInsertRun.WaitForRowsAsync(database, 10, RowTimeout);
+        publisher.Terminate();
+        (await publisher.WaitForExitAsync(TimeSpan.FromSeconds(30))).Should().Be(0, publisher.Describe());
+        var published = publisher.Output.Where(l => l.StartsWith("publish するデータ:  ", StringComparison.Ordinal))
+            .Select(l => AmbientPayload.Decode(Encoding.UTF8.GetBytes(l["publish するデータ:  ".Length..])))
+            .ToList();
+        var rows = await MqttInsertRun.WaitForRowsAsync(database, published.Count, RowTimeout);
+        insert.Terminate();
+        var exitCode = await insert.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        rows.Should().Be(published.Count, insert.Describe());
+        var stored = (await database.QueryAsync("SELECT timestamp, temperature, humidity, pressure FROM Ambient ORDER BY timestamp"))
+            .Select(r => (Timestamp: (DateTime)r[0], T: (double)r[1], H: (double)r[2], P: (double)r[3]))
+            .ToList();
+        stored.Select(s => s.Timestamp).Should().Equal(published.Select(Load.Tokyo));
+        stored.Select(s => (s.T, s.H, s.P)).Should().Equal(published.Select(p => (PythonRound.Round2(p.Temperature), PythonRound.Round2(p.Humidity), PythonRound.Round2(p.Pressure))));
+        insert.Output.Should().Contain($"embedded MQTT broker listening on 127.0.0.1:{port}");
+        publisher.Output.Should().Contain("Connected with result code 0");
+        exitCode.Should().Be(0, insert.Describe());
+    }
+
+    [Fact]
     public async Task SeedPayloads_BecomeTheSeedsRows()
     {
         broker.RequireAvailable();
