@@ -133,8 +133,8 @@ if (sensor is null)
 }
 
 using var sqliteRepository = sqlite is null ? null : new SqliteAmbientRepository(sqlite, loggers.CreateLogger<SqliteAmbientRepository>());
-IAmbientRepository repository = sqliteRepository
-    ?? (IAmbientRepository)new MariaDbAmbientRepository(dataSource!, mariaDb!, loggers.CreateLogger<MariaDbAmbientRepository>());
+await using var mariaDbRepository = sqlite is null ? new MariaDbAmbientRepository(dataSource!, mariaDb!, loggers.CreateLogger<MariaDbAmbientRepository>()) : null;
+IAmbientRepository repository = (IAmbientRepository?)sqliteRepository ?? mariaDbRepository!;
 
 output.Line(broker is null
     ? $"MQTT broker:  {subscribing.Host}:{subscribing.Port}"

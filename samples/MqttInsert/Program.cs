@@ -91,7 +91,7 @@ await using var brokerScope = broker;
 
 await using (dataSource)
 {
-    var repository = new MariaDbAmbientRepository(dataSource, storage, loggers.CreateLogger<MariaDbAmbientRepository>());
+    await using var repository = new MariaDbAmbientRepository(dataSource, storage, loggers.CreateLogger<MariaDbAmbientRepository>());
     await using var subscriber = new MqttReadingSubscriber(mqtt, loggers.CreateLogger<MqttReadingSubscriber>());
     var pipeline = new IngestPipeline(subscriber, repository, ingest, loggers.CreateLogger<IngestPipeline>());
     var output = new RowPrinter(Console.OpenStandardOutput());

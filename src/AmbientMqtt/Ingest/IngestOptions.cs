@@ -7,8 +7,8 @@ public sealed class IngestOptions
 {
     /// <summary>Gets or sets the most readings written in one transaction. A lone reading is written at once; batches
     /// only grow when readings arrive faster than the database commits.</summary>
-    /// <value>The default value is <c>1000</c>.</value>
-    public int MaxBatchSize { get; set; } = 1000;
+    /// <value>The default value is <c>500</c>: one statement, one round trip to MariaDB.</value>
+    public int MaxBatchSize { get; set; } = 500;
 
     /// <summary>Gets or sets the largest payload taken as a reading; a larger one is set aside as rejected.</summary>
     /// <value>The default value is 65536 bytes (a reading is about 150).</value>

@@ -40,6 +40,7 @@ internal sealed class AmbientSql
     // The last texts built, by row count: a steady stream of full batches reuses them.
     private volatile CachedText? _lastInsert;
     private volatile CachedText? _lastPlain;
+    private volatile CachedText? _lastWholeBatch;
     private volatile CachedText? _lastDeadLetter;
 
     /// <summary>Initializes the texts for a validated table name.</summary>
@@ -172,6 +173,28 @@ internal sealed class AmbientSql
         text.Append(";\n");
         var result = text.ToString();
         _lastPlain = new CachedText(rows, result);
+        return result;
+    }
+
+    /// <summary>
+    /// A whole batch in one round trip: the transaction, the plain INSERT of <see cref="InsertPlain"/>, and the commit.
+    /// When the INSERT fails (a reading already stored, a value refused) the server stops there with the transaction
+    /// open and the statement rolled back; the caller rolls back and takes the careful path.
+    /// </summary>
+    public string InsertBatchTransaction(int rows)
+    {
+        var cached = _lastWholeBatch;
+        if (cached?.Rows == rows)
+        {
+            return cached.Text;
+        }
+
+        var text = new StringBuilder(SetSqlMode.Length + (rows * 40) + 160);
+        text.Append(SetSqlMode).Append("START TRANSACTION;\n");
+        AppendInsert(text, rows);
+        text.Append(";\nCOMMIT;\n");
+        var result = text.ToString();
+        _lastWholeBatch = new CachedText(rows, result);
         return result;
     }
 

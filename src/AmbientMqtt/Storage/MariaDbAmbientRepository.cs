@@ -15,10 +15,13 @@ namespace AmbientMqtt.Storage;
 /// the dead-letter table <c>&lt;Table&gt;_rejected</c>, together with the payloads that could not be decoded.
 /// </summary>
 /// <remarks>
-/// Each call takes a connection from the data source's pool and gives it back, so a restarted server is used again on
-/// the next call. The connection string's password never appears in an exception message or a log line.
+/// <para>Batches are written on one connection kept open between them (one round trip per batch in the common case:
+/// transaction, multi-row INSERT and commit travel together); when it fails it is dropped, and the next attempt opens a
+/// fresh one from the data source's pool, so a restarted server is used again on the next call. Calls are serialized.
+/// </para>
+/// <para>The connection string's password never appears in an exception message or a log line.</para>
 /// </remarks>
-public sealed partial class MariaDbAmbientRepository : IAmbientRepository
+public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyncDisposable
 {
     private const int UniqueKeyUnknown = 0;
     private const int UniqueKeyPresent = 1;
@@ -34,6 +37,8 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
     private readonly RowPreparation _rows;
     private readonly string _endpoint;
     private readonly string? _password;
+    private readonly SemaphoreSlim _writerGate = new(1, 1);
+    private MySqlConnection? _writer;
     private int _uniqueKey;
     private int _uniqueKeyWarned;
 
@@ -131,27 +136,64 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
 
         var rows = _rows.Prepare(readings);
         var started = Stopwatch.GetTimestamp();
+        await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await WriteWithRetryAsync(readings, rows, rejected, started, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writerGate.Release();
+        }
+    }
+
+    /// <summary>Closes the connection kept for writing batches.</summary>
+    /// <returns>A task that completes when it is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await _writerGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await DropWriterAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writerGate.Release();
+        }
+    }
+
+    private async Task<BatchWriteResult> WriteWithRetryAsync(
+        IReadOnlyList<AmbientReading> readings,
+        PendingRow[] rows,
+        IReadOnlyList<RejectedPayload> rejected,
+        long started,
+        CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             var opened = false;
             try
             {
-                var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                await using (connection.ConfigureAwait(false))
+                if (_writer is not { State: ConnectionState.Open })
                 {
-                    opened = true;
-                    var result = await WriteAsync(connection, readings, rows, rejected, cancellationToken).ConfigureAwait(false);
-                    if (_logger.IsEnabled(LogLevel.Debug))
-                    {
-                        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                        Log.BatchCommitted(_logger, _table, result.Inserted, result.Duplicates, result.Rejected, elapsed);
-                    }
-
-                    return result;
+                    await DropWriterAsync().ConfigureAwait(false);
+                    _writer = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 }
+
+                opened = true;
+                var result = await WriteAsync(_writer, readings, rows, rejected, cancellationToken).ConfigureAwait(false);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    Log.BatchCommitted(_logger, _table, result.Inserted, result.Duplicates, result.Rejected, elapsed);
+                }
+
+                return result;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && MariaDbErrors.IsDatabaseFailure(ex))
             {
+                // Whatever state the connection is in (a transaction left open, a broken socket), it is not used again.
+                await DropWriterAsync().ConfigureAwait(false);
                 var transient = MariaDbErrors.IsTransient(ex);
 
                 // A pooled connection that died with the server, or a deadlock, deserves one more go; a server that cannot
@@ -165,6 +207,28 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
                 var wrapped = MariaDbErrors.Wrap(ex, transient, _endpoint, _password, "the batch");
                 Log.WriteFailed(_logger, _endpoint, wrapped.Message);
                 throw wrapped;
+            }
+            catch
+            {
+                await DropWriterAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+    }
+
+    private async Task DropWriterAsync()
+    {
+        var writer = _writer;
+        _writer = null;
+        if (writer is not null)
+        {
+            try
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (MariaDbErrors.IsDatabaseFailure(ex) || ex is InvalidOperationException)
+            {
+                // Already broken; closing it is all that was wanted.
             }
         }
     }
@@ -183,6 +247,11 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
         {
             // EnsureSchemaAsync was not called (the tables were made beforehand): look once, to know how to tell new rows.
             await InspectAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (await TryWriteWholeBatchAsync(connection, rows, rejected, cancellationToken).ConfigureAwait(false))
+        {
+            return RowPreparation.Result(rows, 0);
         }
 
         var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
@@ -288,6 +357,41 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository
             await InsertAsync(connection, transaction, rows, indices.GetRange(0, half), claimed, cancellationToken).ConfigureAwait(false);
             await InsertAsync(connection, transaction, rows, indices.GetRange(half, indices.Count - half), claimed, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The common case in one round trip: a batch of new readings that fits one statement and has nothing for the
+    /// dead-letter table goes in with its transaction and commit. <see langword="false"/> when the batch does not qualify
+    /// or the INSERT was refused (a reading already stored, a value refused): the transaction is then rolled back and
+    /// the caller takes the careful path, statement by statement.
+    /// </summary>
+    private async Task<bool> TryWriteWholeBatchAsync(MySqlConnection connection, PendingRow[] rows, IReadOnlyList<RejectedPayload> rejected, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _uniqueKey) != UniqueKeyPresent || rejected.Count > 0 || rows.Length == 0 || rows.Length > AmbientSql.MaxRowsPerStatement)
+        {
+            return false;
+        }
+
+        var indices = RowPreparation.Candidates(rows);
+        if (indices.Count != rows.Length)
+        {
+            return false;
+        }
+
+        using var command = new MySqlCommand(_sql.InsertBatchTransaction(indices.Count), connection);
+        AddRowParameters(command, rows, indices);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry || MariaDbErrors.IsRowError(ex))
+        {
+            using var rollback = new MySqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>The fast path: one plain multi-row INSERT. <see langword="true"/> when it went in whole (every row new);
