@@ -4,14 +4,18 @@ using System.Text;
 namespace AmbientMqtt.Samples;
 
 /// <summary>
-/// The tutorial's per-row lines, written through one buffer flushed per batch; a large batch (a backlog being drained)
-/// gets one summary line instead of thousands nobody reads.
+/// The tutorial's per-row lines, written through one buffer flushed per batch. When rows come faster than a person reads
+/// (a large batch, or more than <see cref="PerSecondLimit"/> rows in a second: a backlog being drained, a burst) each
+/// batch gets one summary line instead, so printing never costs throughput.
 /// </summary>
 internal sealed class RowPrinter(Stream stdout)
 {
     private const int PerRowLimit = 20;
+    private const int PerSecondLimit = 50;
     private readonly StreamWriter _writer = new(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
     private readonly Lock _gate = new();
+    private long _windowStart;
+    private int _rowsInWindow;
 
     public void Line(string text)
     {
@@ -26,7 +30,15 @@ internal sealed class RowPrinter(Stream stdout)
     {
         lock (_gate)
         {
-            if (result.Rows.Count <= PerRowLimit)
+            var now = Environment.TickCount64;
+            if (now - _windowStart >= 1000)
+            {
+                _windowStart = now;
+                _rowsInWindow = 0;
+            }
+
+            _rowsInWindow += result.Rows.Count;
+            if (result.Rows.Count <= PerRowLimit && _rowsInWindow <= PerSecondLimit)
             {
                 foreach (var row in result.Rows)
                 {

@@ -10,9 +10,9 @@ namespace AmbientMqtt;
 public interface IReadingSubscriber : IAsyncDisposable
 {
     /// <summary>
-    /// The messages received and not yet taken. The channel is bounded: while it is full, the subscriber stops
-    /// reading from the broker, which gives back-pressure instead of growing memory. It completes after
-    /// <see cref="StopReceivingAsync"/>.
+    /// The messages received and not yet taken. Implementations bound the messages in hand (MQTT: Receive Maximum, the
+    /// number of unacknowledged messages the broker may send), so a slow consumer holds the broker back instead of
+    /// growing memory. It completes after <see cref="StopReceivingAsync"/>.
     /// </summary>
     ChannelReader<ReceivedMessage> Messages { get; }
 

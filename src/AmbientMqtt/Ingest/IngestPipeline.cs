@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AmbientMqtt.Ingest;
 
 /// <summary>
-/// Moves readings from an <see cref="IReadingSubscriber"/> into an <see cref="IAmbientRepository"/>: receive → bounded
-/// queue → decode → one transaction per batch → commit → acknowledge.
+/// Moves readings from an <see cref="IReadingSubscriber"/> into an <see cref="IAmbientRepository"/>: receive → queue
+/// (bounded by the unacknowledged messages the broker may send) → decode → one transaction per batch → commit → acknowledge.
 /// </summary>
 /// <remarks>
 /// <para>A message is acknowledged only after the transaction holding its row has committed, so a crash at any point
@@ -16,7 +16,8 @@ namespace AmbientMqtt.Ingest;
 /// company, so a lone reading is written at once.</para>
 /// <para>A payload that cannot become a row is acknowledged and set aside in the dead-letter table with its reason; it
 /// never stops the pipeline or fails the batch around it. While the database is unreachable the batch is retried with
-/// backoff and nothing is acknowledged; the bounded queue then holds the broker back.</para>
+/// backoff and nothing is acknowledged, so the broker stops sending once the subscriber's window of unacknowledged
+/// messages is full.</para>
 /// </remarks>
 public sealed class IngestPipeline
 {

@@ -17,8 +17,8 @@ namespace AmbientMqtt.Mqtt;
 /// <remarks>
 /// <para>Each connection connects with clean start off and a long session expiry under a fixed client id, subscribes
 /// at QoS 1 when the broker has no session for it, and sets MQTT 5 Receive Maximum so that at most
-/// <see cref="MqttOptions.ReceiveMaximum"/> messages per connection are unacknowledged: that, and the bounded
-/// <see cref="Messages"/> channel, keep memory bounded however far behind the database is.</para>
+/// <see cref="MqttOptions.ReceiveMaximum"/> messages per connection are unacknowledged: since nothing is acknowledged
+/// before it is stored, that keeps memory bounded however far behind the database is, and holds the broker back.</para>
 /// <para>With <see cref="MqttOptions.Connections"/> above 1 it opens that many connections (client ids
 /// <c>&lt;ClientId&gt;-1</c>, …) on the shared subscription <c>$share/&lt;ClientId&gt;/&lt;Topic&gt;</c>.</para>
 /// </remarks>
@@ -48,12 +48,10 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
         var shared = options.Connections > 1;
         _filter = shared ? $"$share/{SanitizeGroup(_settings.ClientId)}/{options.Topic}" : options.Topic;
 
-        // Room for every message the broker may have in flight, so the receive handler never has to wait.
-        _messages = Channel.CreateBounded<ReceivedMessage>(new BoundedChannelOptions(options.ReceiveMaximum * options.Connections)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-        });
+        // No bound of its own: the broker may not send more than ReceiveMaximum unacknowledged messages per connection,
+        // and nothing is acknowledged before it is stored, so that is what bounds the messages in hand. An unbounded
+        // single-reader channel takes and gives without a lock, which matters at thousands of messages a second.
+        _messages = Channel.CreateUnbounded<ReceivedMessage>(new UnboundedChannelOptions { SingleReader = true });
 
         var sessionExpiry = (uint)options.SessionExpiry.TotalSeconds;
         _connections = new ReconnectingMqttClient[options.Connections];

@@ -427,7 +427,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         return true;
     }
 
-    private static void AddRowParameters(MySqlCommand command, PendingRow[] rows, List<int> indices)
+    internal static void AddRowParameters(MySqlCommand command, PendingRow[] rows, List<int> indices)
     {
         var parameters = command.Parameters;
         for (var k = 0; k < indices.Count; k++)
