@@ -40,7 +40,9 @@ internal sealed class IngestService(
         }
         catch (MqttConnectionException ex)
         {
-            Fail(ex.Message);
+            // MqttReadingSubscriber has logged the refusal, naming the broker, the client id and the keys to check; a
+            // second line with the same words would only add noise.
+            Fail(subscriber is MqttReadingSubscriber ? null : ex.Message);
         }
 #pragma warning disable CA1031 // A bug must stop the program with a non-zero exit code, not leave it running without storing.
         catch (Exception ex)
@@ -52,9 +54,13 @@ internal sealed class IngestService(
         }
     }
 
-    private void Fail(string reason)
+    private void Fail(string? reason)
     {
-        Log.IngestStopped(logger, reason);
+        if (reason is not null)
+        {
+            Log.IngestStopped(logger, reason);
+        }
+
         Environment.ExitCode = 1;
         lifetime.StopApplication();
     }

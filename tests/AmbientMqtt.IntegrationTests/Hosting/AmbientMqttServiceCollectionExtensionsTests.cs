@@ -130,6 +130,39 @@ public sealed class AmbientMqttServiceCollectionExtensionsTests(MqttServer broke
     }
 
     [Fact]
+    public async Task StartAsync_BrokerRefusesTheSubscriber_StopsTheHostWithExitCode1AndOneErrorLine()
+    {
+        await using var refusing = await RefusingBroker.StartAsync();
+        await using var database = await mariaDb.CreateDatabaseAsync(TestContext.Current.CancellationToken);
+        var logs = new CapturingLoggerProvider();
+        var clientId = "ingest-" + Guid.NewGuid().ToString("N")[..8];
+        using var host = HostedPipelines.Ingest(
+            broker,
+            $"test/{Guid.NewGuid():N}/bme",
+            clientId,
+            database,
+            logs,
+            new Dictionary<string, string?> { ["Mqtt:Host"] = refusing.Host, ["Mqtt:Port"] = refusing.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var stopping = host.StoppingAsync();
+        Environment.ExitCode = 0;
+        try
+        {
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            await stopping.WaitAsync(Long, TestContext.Current.CancellationToken);
+            await host.StopAsync(TestContext.Current.CancellationToken);
+
+            Environment.ExitCode.Should().Be(1);
+            var line = logs.Entries.Where(e => e.Level >= LogLevel.Error).Should().ContainSingle(string.Join(Environment.NewLine, logs.Entries)).Subject;
+            line.Message.Should().Contain($"refused client '{clientId}'").And.Contain("Mqtt:Username").And.NotContain("\n");
+            line.Exception.Should().BeNull("one line, not a stack trace");
+        }
+        finally
+        {
+            Environment.ExitCode = 0;
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_WrongDatabasePassword_StopsTheHostWithExitCode1AndOneCriticalLine()
     {
         broker.RequireAvailable();
