@@ -1,8 +1,10 @@
+using AmbientMqtt.Mqtt;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace AmbientMqtt.Samples;
 
@@ -31,6 +33,9 @@ internal static class SampleHost
         });
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+
+        // "Hosting failed to start" repeats, with a stack trace, what TryReport already says in one line.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         return builder;
     }
@@ -62,6 +67,35 @@ internal static class SampleHost
         }
 
         return message;
+    }
+
+    /// <summary>
+    /// Prints one line for what stops a program at start-up (a bad setting, a sensor that cannot be opened, a broker or
+    /// database that refuses us) and gives its exit code; <see langword="false"/> for anything else, a bug, which keeps
+    /// its stack trace.
+    /// </summary>
+    public static bool TryReport(Exception exception, out int exitCode)
+    {
+        switch (exception)
+        {
+            case OptionsValidationException invalid:
+                exitCode = ReportConfigurationError(invalid.Message);
+                return true;
+            case AggregateException aggregate when aggregate.InnerExceptions.All(e => e is OptionsValidationException):
+                exitCode = ReportConfigurationError(string.Join("; ", aggregate.InnerExceptions.Select(e => e.Message)));
+                return true;
+            case SensorException or MqttConnectionException or AmbientStorageException { IsTransient: false }:
+                Console.Error.WriteLine($"error: {exception.Message}");
+                exitCode = 1;
+                return true;
+            case OperationCanceledException:
+                // Ctrl+C or SIGTERM while starting.
+                exitCode = 0;
+                return true;
+            default:
+                exitCode = 0;
+                return false;
+        }
     }
 
     /// <summary>Prints one line for a configuration problem and returns the exit code for it.</summary>

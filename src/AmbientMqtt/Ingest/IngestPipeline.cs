@@ -154,6 +154,7 @@ public sealed class IngestPipeline
             Interlocked.Add(ref _inserted, result.Inserted);
             Interlocked.Add(ref _duplicates, result.Duplicates);
             Interlocked.Add(ref _rejected, result.Rejected);
+            AmbientMetrics.BatchCommitted(result, readings, messages.Count, _timeProvider.GetUtcNow());
             BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), _timeProvider.GetElapsedTime(started)));
         }
     }

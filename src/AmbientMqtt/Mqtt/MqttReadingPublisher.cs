@@ -216,6 +216,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                     else
                     {
                         Interlocked.Increment(ref _published);
+                        AmbientMetrics.MessagePublished();
                     }
 
                     current = null;
@@ -243,6 +244,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
     {
         Interlocked.Decrement(ref _outstanding);
         var dropped = Interlocked.Increment(ref _dropped);
+        AmbientMetrics.MessageDropped();
         var now = _timeProvider.GetTimestamp();
         var last = Interlocked.Read(ref _lastDropLog);
         if (dropped == 1 || now - last >= 5 * _timeProvider.TimestampFrequency)

@@ -182,6 +182,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
         }
 
         Interlocked.Increment(ref _received);
+        AmbientMetrics.MessageReceived();
         var sequence = e.ApplicationMessage.Payload;
 
         // MQTTnet gives every packet a fresh array, so a single-segment payload can be kept without copying.

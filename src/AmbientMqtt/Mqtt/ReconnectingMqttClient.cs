@@ -209,6 +209,7 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
 
         var isReconnect = _connections > 0;
         _connections++;
+        AmbientMetrics.Connected(isReconnect);
         Interlocked.Increment(ref _generation);
         Log.MqttConnected(_logger, _settings.Endpoint, ClientId, result.IsSessionPresent);
         if (_onConnected is not null)

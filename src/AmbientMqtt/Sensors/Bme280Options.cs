@@ -14,11 +14,12 @@ public sealed class Bme280Options
     /// </summary>
     /// <value>The default value is 0x76.</value>
     /// <remarks>
-    /// Hosting code passes this to <see cref="Bme280Sensor.Open(int, int, Bme280Options?)"/>. A sensor that is given an
-    /// <see cref="System.Device.I2c.I2cDevice"/> talks to that device's address.
+    /// Internal: no sensor reads it. <see cref="Bme280Sensor.Open(int, int, Bme280Options?)"/> takes the address as an
+    /// argument (<see cref="SensorOptions.Address"/>, <c>Sensor:Address</c>, in a host), and a sensor that is given an
+    /// <see cref="System.Device.I2c.I2cDevice"/> talks to that device's address; a public setting here would be ignored.
     /// </remarks>
     [Range(0x76, 0x77)]
-    public int Address { get; set; } = 0x76;
+    internal int Address { get; set; } = 0x76;
 
     /// <summary>Gets or sets how many samples the sensor averages for temperature.</summary>
     /// <value>The default value is <see cref="Bme280Oversampling.X1"/>.</value>

@@ -64,7 +64,7 @@ public sealed class Bme280Sensor : ISensorSource, IDisposable
     /// and checks that it answers with a BME280 chip id.
     /// </summary>
     /// <param name="busId">The bus number; 1 on a Raspberry Pi's GPIO header.</param>
-    /// <param name="address">0x76 or 0x77; this takes precedence over <see cref="Bme280Options.Address"/>.</param>
+    /// <param name="address">0x76 or 0x77.</param>
     /// <param name="options">Oversampling, filter and timeout; <see langword="null"/> for the defaults.</param>
     /// <returns>The sensor, not yet initialized.</returns>
     /// <exception cref="SensorException">The bus is missing or not accessible, nothing answers at the address, or the chip

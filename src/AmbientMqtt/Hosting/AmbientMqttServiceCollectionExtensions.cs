@@ -1,0 +1,350 @@
+using AmbientMqtt;
+using AmbientMqtt.Hosting;
+using AmbientMqtt.Ingest;
+using AmbientMqtt.Mqtt;
+using AmbientMqtt.Publishing;
+using AmbientMqtt.Sensors;
+using AmbientMqtt.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>
+/// Registers AmbientMqtt with a host: the sensor, the MQTT publisher and subscriber, the MariaDB repository, and the two
+/// long-running services, sensor → publisher every interval (<see cref="AddAmbientPublishing(IServiceCollection, IConfiguration)"/>)
+/// and subscriber → repository (<see cref="AddAmbientIngest(IServiceCollection, IConfiguration)"/>).
+/// </summary>
+/// <remarks>
+/// <para>Each method comes in two forms: one binds its section of the application's configuration (pass the root, such as
+/// <c>builder.Configuration</c>; the keys are those of the README's configuration table: <c>Mqtt</c>, <c>Database</c>,
+/// <c>Identifier</c>, <c>Sensor</c>, <c>Publish</c>, <c>Ingest</c>), the other takes an <c>Action</c> on the options.
+/// Options are checked when the host starts (<c>ValidateOnStart</c>): a bad value, or one that does not even convert,
+/// stops the host with an <see cref="OptionsValidationException"/> whose message names the key, for instance
+/// <c>Mqtt:Port: must be between 1 and 65535 (got 0)</c> or <c>Mqtt:Port: 'abc' is not a whole number</c>.</para>
+/// <para>Everything is registered once, as a singleton (calling a method twice adds no second service), and stays
+/// resolvable, so a program can subscribe to <see cref="MqttReadingPublisher.Connected"/>,
+/// <see cref="PublishingPipeline.ReadingPublished"/> or <see cref="IngestPipeline.BatchCommitted"/> before it runs the
+/// host. A service registered beforehand (an <see cref="ISensorSource"/> of your own, a <see cref="MySqlDataSource"/>,
+/// a <see cref="TimeProvider"/>) is used instead of the default one.</para>
+/// </remarks>
+public static class AmbientMqttServiceCollectionExtensions
+{
+    private const string MqttSection = "Mqtt";
+    private const string DatabaseSection = "Database";
+    private const string IdentifierKey = "Identifier";
+    private const string SensorSection = "Sensor";
+    private const string PublishSection = "Publish";
+    private const string IngestSection = "Ingest";
+
+    /// <summary>
+    /// Registers the <see cref="ISensorSource"/> that <c>Sensor:Kind</c> names: a <see cref="Bme280Sensor"/> on
+    /// <c>Sensor:BusId</c> at <c>Sensor:Address</c> (with <c>Sensor:TemperatureOversampling</c>, …, <c>Sensor:Filter</c>),
+    /// or a <see cref="SimulatedSensor"/> seeded with <c>Sensor:Seed</c>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Sensor</c> section is bound to
+    /// <see cref="SensorOptions"/> and <see cref="Bme280Options"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <remarks>A BME280 is opened when the sensor is first resolved, at the latest when the host starts; if it cannot be
+    /// opened, a <see cref="SensorException"/> names the bus, the address, the cause and <c>Sensor:Kind=simulated</c>.</remarks>
+    public static IServiceCollection AddAmbientSensor(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        AddOptions<Bme280Options>(services, configuration, SensorSection, configure: null);
+        return AddAmbientSensorCore(services, configuration, configure: null);
+    }
+
+    /// <summary>
+    /// Registers the <see cref="ISensorSource"/> that <see cref="SensorOptions.Kind"/> names: a <see cref="Bme280Sensor"/>
+    /// or a <see cref="SimulatedSensor"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options; the BME280's oversampling and filter are set with
+    /// <c>services.Configure&lt;Bme280Options&gt;(…)</c>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientSensor(this IServiceCollection services, Action<SensorOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        AddOptions<Bme280Options>(services, configuration: null, SensorSection, configure: null);
+        return AddAmbientSensorCore(services, configuration: null, configure);
+    }
+
+    /// <summary>
+    /// Registers an <see cref="MqttReadingPublisher"/> (also as <see cref="IReadingPublisher"/>) that connects when the
+    /// host starts and, when it stops, waits up to 10 seconds for queued messages to reach the broker.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to <see cref="MqttOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <remarks>If the broker refuses the credentials or the client id, starting the host fails with an
+    /// <see cref="MqttConnectionException"/>; an unreachable broker is retried in the background while readings queue.</remarks>
+    public static IServiceCollection AddAmbientMqttPublisher(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddAmbientMqttPublisherCore(services, configuration, configure: null);
+    }
+
+    /// <summary>
+    /// Registers an <see cref="MqttReadingPublisher"/> (also as <see cref="IReadingPublisher"/>) that connects when the
+    /// host starts and, when it stops, waits up to 10 seconds for queued messages to reach the broker.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientMqttPublisher(this IServiceCollection services, Action<MqttOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddAmbientMqttPublisherCore(services, configuration: null, configure);
+    }
+
+    /// <summary>
+    /// Registers an <see cref="MqttReadingSubscriber"/> (also as <see cref="IReadingSubscriber"/>). The service that
+    /// <see cref="AddAmbientIngest(IServiceCollection, IConfiguration)"/> adds starts it once the database is ready;
+    /// without that service, call <see cref="MqttReadingSubscriber.StartAsync"/> yourself.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to <see cref="MqttOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <remarks>The publisher and the subscriber share <see cref="MqttOptions"/>; a program that registers both must not
+    /// let them use the same <see cref="MqttOptions.ClientId"/>.</remarks>
+    public static IServiceCollection AddAmbientMqttSubscriber(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddAmbientMqttSubscriberCore(services, configuration, configure: null);
+    }
+
+    /// <summary>
+    /// Registers an <see cref="MqttReadingSubscriber"/> (also as <see cref="IReadingSubscriber"/>), started by the service
+    /// that <see cref="AddAmbientIngest(IServiceCollection, Action{IngestOptions})"/> adds.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientMqttSubscriber(this IServiceCollection services, Action<MqttOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddAmbientMqttSubscriberCore(services, configuration: null, configure);
+    }
+
+    /// <summary>
+    /// Registers a <see cref="MySqlDataSource"/> on <c>Database:ConnectionString</c> (unless one is registered already)
+    /// and a <see cref="MariaDbAmbientRepository"/> (also as <see cref="IAmbientRepository"/>) writing to
+    /// <c>Database:Table</c> in <c>Database:TimeZone</c>, with <c>Identifier</c> for readings that do not name their node.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Database</c> section and its root key
+    /// <c>Identifier</c> are bound to <see cref="MariaDbRepositoryOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <remarks>The connection string defaults to the tutorial's, <c>Server=localhost;Port=3306;Database=iot_storage;User ID=iot</c>.
+    /// Only its syntax is checked at start-up; whether the server takes it shows when the schema is prepared.</remarks>
+    public static IServiceCollection AddAmbientMariaDb(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        AddOptions<MariaDbConnectionOptions>(services, configuration, DatabaseSection, configure: null);
+        AddOptions<MariaDbRepositoryOptions>(services, configuration, DatabaseSection, options =>
+        {
+            if (configuration[IdentifierKey] is { } identifier)
+            {
+                options.Identifier = identifier;
+            }
+        });
+        return AddAmbientMariaDbCore(services);
+    }
+
+    /// <summary>
+    /// Registers a <see cref="MySqlDataSource"/> on <paramref name="connectionString"/> (unless one is registered already)
+    /// and a <see cref="MariaDbAmbientRepository"/> (also as <see cref="IAmbientRepository"/>).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="connectionString">The MariaDB server, database, user and password.</param>
+    /// <param name="configure">Sets the table, time zone and default identifier; the defaults are the tutorial's.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is empty.</exception>
+    public static IServiceCollection AddAmbientMariaDb(this IServiceCollection services, string connectionString, Action<MariaDbRepositoryOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        AddOptions<MariaDbConnectionOptions>(services, configuration: null, DatabaseSection, options => options.ConnectionString = connectionString);
+        AddOptions(services, configuration: null, DatabaseSection, configure);
+        return AddAmbientMariaDbCore(services);
+    }
+
+    /// <summary>
+    /// Adds the service that takes a reading from the <see cref="ISensorSource"/> every <c>Publish:Interval</c> and hands it
+    /// to the <see cref="IReadingPublisher"/> (with <c>Publish:Identifier</c> on it, when set), and registers its
+    /// <see cref="PublishingPipeline"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Publish</c> section is bound to <see cref="PublishOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <remarks>Register the sensor and the publisher too (<see cref="AddAmbientSensor(IServiceCollection, IConfiguration)"/>,
+    /// <see cref="AddAmbientMqttPublisher(IServiceCollection, IConfiguration)"/>). The loop waits with the registered
+    /// <see cref="TimeProvider"/>. An unexpected failure stops the host and sets <see cref="Environment.ExitCode"/> to 1.</remarks>
+    public static IServiceCollection AddAmbientPublishing(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddAmbientPublishingCore(services, configuration, configure: null);
+    }
+
+    /// <summary>
+    /// Adds the service that takes a reading from the <see cref="ISensorSource"/> every <see cref="PublishOptions.Interval"/>
+    /// and hands it to the <see cref="IReadingPublisher"/>, and registers its <see cref="PublishingPipeline"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientPublishing(this IServiceCollection services, Action<PublishOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddAmbientPublishingCore(services, configuration: null, configure);
+    }
+
+    /// <summary>
+    /// Adds the service that moves readings from the <see cref="IReadingSubscriber"/> into the
+    /// <see cref="IAmbientRepository"/> in batches (<c>Ingest:MaxBatchSize</c>, …), and registers its
+    /// <see cref="IngestPipeline"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Ingest</c> section is bound to <see cref="IngestOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <remarks>
+    /// <para>Register the subscriber and the repository too (<see cref="AddAmbientMqttSubscriber(IServiceCollection, IConfiguration)"/>,
+    /// <see cref="AddAmbientMariaDb(IServiceCollection, IConfiguration)"/>). The service prepares the schema first, waiting
+    /// for the database as long as it is unreachable, and only then starts the subscriber, so the subscriber's first
+    /// <see cref="MqttReadingSubscriber.Connected"/> means the table and the subscription are both ready.</para>
+    /// <para>When the host stops (Ctrl+C, SIGTERM), it stops receiving, commits and acknowledges what it holds, and
+    /// returns. A problem that needs a person (a wrong password, a missing database or privilege, credentials the broker
+    /// refuses) is logged as one critical line, stops the host and sets <see cref="Environment.ExitCode"/> to 1, so a
+    /// program whose <c>Main</c> returns <see cref="Environment.ExitCode"/> exits non-zero.</para>
+    /// </remarks>
+    public static IServiceCollection AddAmbientIngest(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddAmbientIngestCore(services, configuration, configure: null);
+    }
+
+    /// <summary>
+    /// Adds the service that moves readings from the <see cref="IReadingSubscriber"/> into the
+    /// <see cref="IAmbientRepository"/>, and registers its <see cref="IngestPipeline"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientIngest(this IServiceCollection services, Action<IngestOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddAmbientIngestCore(services, configuration: null, configure);
+    }
+
+    private static IServiceCollection AddAmbientSensorCore(IServiceCollection services, IConfiguration? configuration, Action<SensorOptions>? configure)
+    {
+        AddOptions(services, configuration, SensorSection, configure);
+        services.TryAddSingleton(sp =>
+        {
+            var sensor = sp.GetRequiredService<IOptions<SensorOptions>>().Value;
+            var bme280 = sp.GetRequiredService<IOptions<Bme280Options>>().Value;
+            return SensorFactory.Create(sensor, bme280, TimeProviderOf(sp));
+        });
+        return services;
+    }
+
+    private static IServiceCollection AddAmbientMqttPublisherCore(IServiceCollection services, IConfiguration? configuration, Action<MqttOptions>? configure)
+    {
+        AddOptions(services, configuration, MqttSection, configure);
+        services.TryAddSingleton(sp => new MqttReadingPublisher(
+            sp.GetRequiredService<IOptions<MqttOptions>>().Value,
+            sp.GetService<ILogger<MqttReadingPublisher>>(),
+            TimeProviderOf(sp)));
+        services.TryAddSingleton<IReadingPublisher>(sp => sp.GetRequiredService<MqttReadingPublisher>());
+        services.AddHostedService<MqttPublisherService>();
+        return services;
+    }
+
+    private static IServiceCollection AddAmbientMqttSubscriberCore(IServiceCollection services, IConfiguration? configuration, Action<MqttOptions>? configure)
+    {
+        AddOptions(services, configuration, MqttSection, configure);
+        services.TryAddSingleton(sp => new MqttReadingSubscriber(
+            sp.GetRequiredService<IOptions<MqttOptions>>().Value,
+            sp.GetService<ILogger<MqttReadingSubscriber>>(),
+            TimeProviderOf(sp)));
+        services.TryAddSingleton<IReadingSubscriber>(sp => sp.GetRequiredService<MqttReadingSubscriber>());
+        return services;
+    }
+
+    private static IServiceCollection AddAmbientMariaDbCore(IServiceCollection services)
+    {
+        // Not wired to the host's logging: MySqlConnector's own lines would double the repository's one-line messages.
+        services.TryAddSingleton(sp => new MySqlDataSourceBuilder(
+            sp.GetRequiredService<IOptions<MariaDbConnectionOptions>>().Value.ConnectionString).Build());
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<MariaDbRepositoryOptions>>().Value;
+            return new MariaDbAmbientRepository(sp.GetRequiredService<MySqlDataSource>(), options, sp.GetService<ILogger<MariaDbAmbientRepository>>());
+        });
+        services.TryAddSingleton<IAmbientRepository>(sp => sp.GetRequiredService<MariaDbAmbientRepository>());
+        return services;
+    }
+
+    private static IServiceCollection AddAmbientPublishingCore(IServiceCollection services, IConfiguration? configuration, Action<PublishOptions>? configure)
+    {
+        AddOptions(services, configuration, PublishSection, configure);
+        services.TryAddSingleton(sp =>
+        {
+            // Options first, so a bad setting is reported before the sensor is opened or the broker is reached.
+            var options = sp.GetRequiredService<IOptions<PublishOptions>>().Value;
+            return new PublishingPipeline(
+                sp.GetRequiredService<ISensorSource>(),
+                sp.GetRequiredService<IReadingPublisher>(),
+                options,
+                sp.GetService<ILogger<PublishingPipeline>>(),
+                TimeProviderOf(sp));
+        });
+        services.AddHostedService<PublishingService>();
+        return services;
+    }
+
+    private static IServiceCollection AddAmbientIngestCore(IServiceCollection services, IConfiguration? configuration, Action<IngestOptions>? configure)
+    {
+        AddOptions(services, configuration, IngestSection, configure);
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<IngestOptions>>().Value;
+            return new IngestPipeline(
+                sp.GetRequiredService<IReadingSubscriber>(),
+                sp.GetRequiredService<IAmbientRepository>(),
+                options,
+                sp.GetService<ILogger<IngestPipeline>>(),
+                TimeProviderOf(sp));
+        });
+        services.AddHostedService<IngestService>();
+        return services;
+    }
+
+    /// <summary>Binds <paramref name="section"/> (when configuration is given), applies <paramref name="configure"/>, and
+    /// checks the result when the host starts.</summary>
+    private static void AddOptions<TOptions>(IServiceCollection services, IConfiguration? configuration, string section, Action<TOptions>? configure)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddOptions<TOptions>();
+        if (configuration is not null)
+        {
+            var bound = configuration.GetSection(section);
+            builder.Configure(options => ConfigurationBinding.Bind(bound, options));
+        }
+
+        if (configure is not null)
+        {
+            builder.Configure(configure);
+        }
+
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IValidateOptions<TOptions>), typeof(AmbientOptionsValidator)));
+        services.TryAddSingleton(TimeProvider.System);
+    }
+
+    private static TimeProvider TimeProviderOf(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;
+}

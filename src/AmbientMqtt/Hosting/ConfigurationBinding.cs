@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace AmbientMqtt.Hosting;
+
+/// <summary>
+/// Binds an options object to its configuration section, turning a value that does not even convert
+/// (<c>--Mqtt:Port=abc</c>) into an <see cref="OptionsValidationException"/> that names the key, like every other bad
+/// setting, instead of the binder's <see cref="InvalidOperationException"/>.
+/// </summary>
+internal static partial class ConfigurationBinding
+{
+    public static void Bind<TOptions>(IConfiguration section, TOptions options)
+        where TOptions : class
+    {
+        try
+        {
+            section.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(TOptions), [Describe(ex, typeof(TOptions))]);
+        }
+    }
+
+    /// <summary>
+    /// <c>Mqtt:Port: 'abc' is not a whole number</c> from the binder's
+    /// <c>Failed to convert configuration value 'abc' at 'Mqtt:Port' to type 'System.Int32'.</c>; the binder's own words
+    /// when they do not have that shape.
+    /// </summary>
+    internal static string Describe(InvalidOperationException exception, Type optionsType)
+    {
+        var match = ConversionFailure().Match(exception.Message);
+        if (!match.Success)
+        {
+            return exception.InnerException is { Message.Length: > 0 } inner && !exception.Message.Contains(inner.Message, StringComparison.Ordinal)
+                ? $"{exception.Message} {inner.Message}"
+                : exception.Message;
+        }
+
+        var path = match.Groups["path"].Value;
+        var value = match.Groups["value"].Value;
+        var property = optionsType.GetProperty(path[(path.LastIndexOf(':') + 1)..]);
+        var expected = property is null ? $"a valid {match.Groups["type"].Value}" : Expected(property.PropertyType);
+        return string.Create(CultureInfo.InvariantCulture, $"{path}: '{value}' is not {expected}");
+    }
+
+    private static string Expected(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type.IsEnum)
+        {
+            return "one of " + string.Join(", ", Enum.GetNames(type));
+        }
+
+        return Type.GetTypeCode(type) switch
+        {
+            TypeCode.Byte or TypeCode.SByte or TypeCode.Int16 or TypeCode.UInt16 or TypeCode.Int32 or TypeCode.UInt32
+                or TypeCode.Int64 or TypeCode.UInt64 => "a whole number",
+            TypeCode.Single or TypeCode.Double or TypeCode.Decimal => "a number",
+            TypeCode.Boolean => "true or false",
+            _ when type == typeof(TimeSpan) => "a duration such as 00:00:05 ([d.]hh:mm:ss[.fff])",
+            _ => "a valid " + type.Name,
+        };
+    }
+
+    [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<path>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
+    private static partial Regex ConversionFailure();
+}

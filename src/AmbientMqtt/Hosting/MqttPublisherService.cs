@@ -1,0 +1,38 @@
+using AmbientMqtt.Logging;
+using AmbientMqtt.Mqtt;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AmbientMqtt.Hosting;
+
+/// <summary>
+/// Ties the publisher to the host: it connects when the host starts (the first attempt; it keeps retrying by itself), and
+/// when the host stops it waits, up to <see cref="FlushTimeout"/>, for queued messages to reach the broker.
+/// </summary>
+internal sealed class MqttPublisherService(MqttReadingPublisher publisher, ILogger<MqttPublisherService> logger) : IHostedService
+{
+    /// <summary>How long stopping waits for queued messages.</summary>
+    internal static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
+
+    /// <inheritdoc/>
+    /// <exception cref="MqttConnectionException">The broker refused the credentials or the client id.</exception>
+    public Task StartAsync(CancellationToken cancellationToken) => publisher.StartAsync(cancellationToken);
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        bool flushed;
+        try
+        {
+            flushed = await publisher.FlushAsync(FlushTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            flushed = false;
+        }
+
+        if (!flushed)
+        {
+            Log.PublisherNotFlushed(logger, publisher.Pending, publisher.Endpoint);
+        }
+    }
+}
