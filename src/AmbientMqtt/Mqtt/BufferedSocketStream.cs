@@ -36,9 +36,12 @@ internal sealed class BufferedSocketStream : Stream
     private TaskCompletionSource? _drained;
     private int _disposed;
 
-    public BufferedSocketStream(Socket socket)
+    private readonly ReceiveGate? _receiveGate;
+
+    public BufferedSocketStream(Socket socket, ReceiveGate? receiveGate = null)
     {
         _socket = socket;
+        _receiveGate = receiveGate;
     }
 
     public override bool CanRead => Volatile.Read(ref _disposed) == 0;
@@ -59,6 +62,12 @@ internal sealed class BufferedSocketStream : Stream
     {
         if (_readStart == _readEnd)
         {
+            if (_receiveGate is not null)
+            {
+                // Too many messages waiting for their acknowledgement: leave the rest in the socket, so TCP holds the broker back.
+                await _receiveGate.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             try
             {
                 if (buffer.Length >= ReadBufferSize)
@@ -235,7 +244,7 @@ internal sealed class BufferedSocketStream : Stream
 }
 
 /// <summary>Connects MQTTnet's TCP channel through a <see cref="BufferedSocketStream"/>.</summary>
-internal sealed class BufferedSocketStreamProvider(int socketBufferSize) : IMqttClientStreamProvider
+internal sealed class BufferedSocketStreamProvider(int socketBufferSize, ReceiveGate? receiveGate) : IMqttClientStreamProvider
 {
     public async Task<Stream> ConnectAsync(EndPoint brokerEndPoint, CancellationToken cancellationToken)
     {
@@ -248,7 +257,8 @@ internal sealed class BufferedSocketStreamProvider(int socketBufferSize) : IMqtt
         try
         {
             await socket.ConnectAsync(brokerEndPoint, cancellationToken).ConfigureAwait(false);
-            return new BufferedSocketStream(socket);
+            receiveGate?.NewEpoch();
+            return new BufferedSocketStream(socket, receiveGate);
         }
         catch
         {

@@ -67,7 +67,8 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
                 (ushort)options.ReceiveMaximum,
                 (result, ct) => OnConnectedAsync(connection!, result, ct),
                 _logger,
-                _timeProvider);
+                _timeProvider,
+                new ReceiveGate(options.ReceiveMaximum));
             var c = connection;
             connection.Client.ApplicationMessageReceivedAsync += e => OnMessageAsync(c, e);
             connection.Connected += (sender, e) => Connected?.Invoke(this, e);
@@ -187,6 +188,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
 
         // MQTTnet gives every packet a fresh array, so a single-segment payload can be kept without copying.
         var payload = sequence.IsSingleSegment ? sequence.First : sequence.ToArray();
+        var gate = connection.ReceiveGate!;
         var message = new MqttReceivedMessage(
             e.ApplicationMessage.Topic,
             payload,
@@ -194,6 +196,8 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
             connection,
             connection.Generation,
             e,
+            gate,
+            gate.Taken(),
             _logger);
         try
         {
@@ -229,11 +233,15 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
         ReconnectingMqttClient connection,
         int generation,
         MqttApplicationMessageReceivedEventArgs args,
+        ReceiveGate gate,
+        int epoch,
         ILogger logger)
         : ReceivedMessage(topic, payload, receivedAt)
     {
         public override async ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
         {
+            // Stored (or set aside): it no longer counts against the socket's back-pressure, whatever becomes of the ack.
+            gate.Released(epoch);
             if (args.QualityOfServiceLevel() == MqttQualityOfServiceLevel.AtMostOnce)
             {
                 return;

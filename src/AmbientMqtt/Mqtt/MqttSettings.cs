@@ -56,7 +56,7 @@ internal sealed class MqttSettings
             : name;
     }
 
-    public MqttClientOptions BuildClientOptions(string clientId, bool cleanStart, uint sessionExpirySeconds, ushort? receiveMaximum)
+    public MqttClientOptions BuildClientOptions(string clientId, bool cleanStart, uint sessionExpirySeconds, ushort? receiveMaximum, ReceiveGate? receiveGate = null)
     {
         var o = Options;
         var builder = new MqttClientOptionsBuilder()
@@ -81,7 +81,7 @@ internal sealed class MqttSettings
             builder.WithTlsOptions(tls => tls.UseTls().WithTargetHost(o.Host));
         }
 
-        builder.WithStreamProvider(new BufferedSocketStreamProvider(o.SocketBufferSize));
+        builder.WithStreamProvider(new BufferedSocketStreamProvider(o.SocketBufferSize, receiveGate));
         return builder.Build();
     }
 }

@@ -39,11 +39,13 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         ushort? receiveMaximum,
         Func<MqttClientConnectResult, CancellationToken, Task>? onConnected,
         ILogger logger,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider,
+        ReceiveGate? receiveGate = null)
     {
         _settings = settings;
         ClientId = clientId;
-        _clientOptions = settings.BuildClientOptions(clientId, cleanStart, sessionExpirySeconds, receiveMaximum);
+        ReceiveGate = receiveGate;
+        _clientOptions = settings.BuildClientOptions(clientId, cleanStart, sessionExpirySeconds, receiveMaximum, receiveGate);
         _onConnected = onConnected;
         _logger = logger;
         _timeProvider = timeProvider;
@@ -54,6 +56,9 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
     public event EventHandler<MqttConnectedEventArgs>? Connected;
 
     public IMqttClient Client { get; }
+
+    /// <summary>Gets the back-pressure of a subscriber connection, or <see langword="null"/> for a publisher.</summary>
+    public ReceiveGate? ReceiveGate { get; }
 
     public string ClientId { get; }
 
