@@ -14,6 +14,7 @@ public class BatchStatementBenchmarks
 {
     private readonly RowPreparation _preparation = new("Asia/Tokyo", "tochigi_iot_899", 16384);
     private readonly AmbientSql _sql = new("`Ambient`", "`Ambient_rejected`");
+    private readonly List<MySqlParameter> _reusable = [];
     private AmbientReading[] _readings = [];
 
     [Params(1, 50, 500)]
@@ -29,11 +30,13 @@ public class BatchStatementBenchmarks
     }
 
     [Benchmark]
-    public MySqlCommand BuildBatch()
+    public int BuildBatch()
     {
         var rows = _preparation.Prepare(_readings);
-        var command = new MySqlCommand(_sql.InsertBatchTransaction(rows.Length));
-        MariaDbAmbientRepository.AddRowParameters(command, rows, RowPreparation.Candidates(rows));
-        return command;
+        using var command = new MySqlCommand(_sql.InsertBatchTransaction(rows.Length));
+        MariaDbAmbientRepository.FillPositionalRowParameters(command, rows, RowPreparation.Candidates(rows), _reusable);
+        var count = command.Parameters.Count;
+        command.Parameters.Clear();
+        return count;
     }
 }

@@ -177,7 +177,8 @@ internal sealed class AmbientSql
     }
 
     /// <summary>
-    /// A whole batch in one round trip: the transaction, the plain INSERT of <see cref="InsertPlain"/>, and the commit.
+    /// A whole batch in one round trip: the transaction, a plain multi-row INSERT (positional parameters, five per row, in
+    /// the order of <see cref="MariaDbAmbientRepository"/>'s row parameters), and the commit.
     /// When the INSERT fails (a reading already stored, a value refused) the server stops there with the transaction
     /// open and the statement rolled back; the caller rolls back and takes the careful path.
     /// </summary>
@@ -189,9 +190,15 @@ internal sealed class AmbientSql
             return cached.Text;
         }
 
-        var text = new StringBuilder(SetSqlMode.Length + (rows * 40) + 160);
-        text.Append(SetSqlMode).Append("START TRANSACTION;\n");
-        AppendInsert(text, rows);
+        // Positional parameters: the driver binds them by position, with no name lookup per value.
+        var text = new StringBuilder(SetSqlMode.Length + (rows * 16) + 160);
+        text.Append(SetSqlMode).Append("START TRANSACTION;\n")
+            .Append("INSERT INTO ").Append(_table).Append(" (timestamp, identifier, temperature, humidity, pressure) VALUES ");
+        for (var row = 0; row < rows; row++)
+        {
+            text.Append(row == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)");
+        }
+
         text.Append(";\nCOMMIT;\n");
         var result = text.ToString();
         _lastWholeBatch = new CachedText(rows, result);
