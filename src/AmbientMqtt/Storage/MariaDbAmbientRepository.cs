@@ -126,14 +126,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         IReadOnlyList<RejectedPayload> rejected,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(readings);
-        ArgumentNullException.ThrowIfNull(rejected);
-        foreach (var payload in rejected)
-        {
-            ArgumentNullException.ThrowIfNull(payload, nameof(rejected));
-        }
-
-        if (readings.Count == 0 && rejected.Count == 0)
+        if (RowPreparation.IsEmptyBatch(readings, rejected))
         {
             return new BatchWriteResult(0, 0, 0, []);
         }

@@ -40,6 +40,19 @@ internal sealed class RowPreparation
     /// <summary>Gets how many bytes of a rejected payload the dead-letter table keeps.</summary>
     public int MaxRejectedPayloadBytes => _maxRejectedPayloadBytes;
 
+    /// <summary>Checks a batch's arguments for either repository; <see langword="true"/> when there is nothing to write.</summary>
+    public static bool IsEmptyBatch(IReadOnlyList<AmbientReading> readings, IReadOnlyList<RejectedPayload> rejected)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        ArgumentNullException.ThrowIfNull(rejected);
+        foreach (var payload in rejected)
+        {
+            ArgumentNullException.ThrowIfNull(payload, nameof(rejected));
+        }
+
+        return readings.Count == 0 && rejected.Count == 0;
+    }
+
     /// <summary>Turns readings into rows as they will be stored; a reading that cannot be stored at all gets a
     /// <see cref="PendingRow.ClientReason"/>.</summary>
     public PendingRow[] Prepare(IReadOnlyList<AmbientReading> readings)

@@ -151,15 +151,8 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         IReadOnlyList<RejectedPayload> rejected,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(readings);
-        ArgumentNullException.ThrowIfNull(rejected);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        foreach (var payload in rejected)
-        {
-            ArgumentNullException.ThrowIfNull(payload, nameof(rejected));
-        }
-
-        if (readings.Count == 0 && rejected.Count == 0)
+        if (RowPreparation.IsEmptyBatch(readings, rejected))
         {
             return new BatchWriteResult(0, 0, 0, []);
         }

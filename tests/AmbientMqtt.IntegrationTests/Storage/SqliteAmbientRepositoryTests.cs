@@ -174,7 +174,7 @@ public sealed class SqliteAmbientRepositoryTests : AmbientRepositoryTests
     [Theory]
     [InlineData("", "Database:Path: is empty*")]
     [InlineData("  ", "Database:Path: is empty*")]
-    [InlineData("/tmp/ambient/", "Database:Path: '/tmp/ambient/' is not a file path*")]
+    [InlineData("data/ambient/", "Database:Path: 'data/ambient/' is not a file path*")]
     public void Constructor_PathThatIsNotAFile_ThrowsNamingTheKey(string path, string message)
     {
         var create = () => new SqliteAmbientRepository(new SqliteRepositoryOptions { Path = path });
