@@ -37,6 +37,7 @@ internal sealed class BufferedSocketStream : Stream
     private int _disposed;
 
     private readonly ReceiveGate? _receiveGate;
+    private MqttFraming _framing;
 
     public BufferedSocketStream(Socket socket, ReceiveGate? receiveGate = null)
     {
@@ -72,11 +73,14 @@ internal sealed class BufferedSocketStream : Stream
             {
                 if (buffer.Length >= ReadBufferSize)
                 {
-                    return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    var direct = await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    _framing.Scan(buffer.Span[..direct], _receiveGate);
+                    return direct;
                 }
 
                 _readStart = 0;
                 _readEnd = await _socket.ReceiveAsync(_readBuffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                _framing.Scan(_readBuffer.AsSpan(0, _readEnd), _receiveGate);
             }
             catch (SocketException ex)
             {
@@ -238,6 +242,66 @@ internal sealed class BufferedSocketStream : Stream
                 }
 
                 return;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Follows MQTT packet boundaries in the received bytes (fixed header, remaining length, body) to count the PUBLISH
+/// packets that need an acknowledgement, for the <see cref="ReceiveGate"/>.
+/// </summary>
+internal struct MqttFraming
+{
+    private int _state; // 0: fixed header byte, 1: remaining length, 2: body
+    private byte _header;
+    private int _remaining;
+    private int _multiplier;
+
+    public void Scan(ReadOnlySpan<byte> data, ReceiveGate? gate)
+    {
+        if (gate is null)
+        {
+            return;
+        }
+
+        var i = 0;
+        while (i < data.Length)
+        {
+            switch (_state)
+            {
+                case 0:
+                    _header = data[i++];
+                    _remaining = 0;
+                    _multiplier = 1;
+                    _state = 1;
+                    break;
+                case 1:
+                    var b = data[i++];
+                    _remaining += (b & 0x7F) * _multiplier;
+                    _multiplier *= 128;
+                    if ((b & 0x80) == 0)
+                    {
+                        // PUBLISH (type 3) with QoS 1 or 2 in flags bits 1-2: it will be acknowledged, so it counts.
+                        if (_header >> 4 == 3 && ((_header >> 1) & 3) != 0)
+                        {
+                            gate.Arrived();
+                        }
+
+                        _state = _remaining > 0 ? 2 : 0;
+                    }
+
+                    break;
+                default:
+                    var take = Math.Min(_remaining, data.Length - i);
+                    i += take;
+                    _remaining -= take;
+                    if (_remaining == 0)
+                    {
+                        _state = 0;
+                    }
+
+                    break;
             }
         }
     }

@@ -197,7 +197,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
             connection.Generation,
             e,
             gate,
-            gate.Taken(),
+            gate.Epoch,
             _logger);
         try
         {
@@ -240,12 +240,13 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
     {
         public override async ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
         {
-            // Stored (or set aside): it no longer counts against the socket's back-pressure, whatever becomes of the ack.
-            gate.Released(epoch);
             if (args.QualityOfServiceLevel() == MqttQualityOfServiceLevel.AtMostOnce)
             {
                 return;
             }
+
+            // Stored (or set aside): it no longer counts against the socket's back-pressure, whatever becomes of the ack.
+            gate.Released(epoch);
 
             // A packet id belongs to the connection it came on; sending it on a newer one would acknowledge another message.
             if (connection.Generation != generation || !connection.IsConnected)

@@ -29,17 +29,19 @@ internal sealed class ReceiveGate
 
     public int InHand => Volatile.Read(ref _inHand);
 
-    /// <summary>A message of the current connection was received; returns the epoch to release it with.</summary>
-    public int Taken()
+    /// <summary>The socket delivered the header of a PUBLISH that needs an acknowledgement (QoS 1 or 2). Counted as the
+    /// bytes are read, before MQTTnet parses and queues the packet, so the bound holds however far MQTTnet's own
+    /// processing lags behind.</summary>
+    public void Arrived()
     {
         lock (_gate)
         {
             _inHand++;
-            return _epoch;
         }
     }
 
-    /// <summary>A message was acknowledged (or set aside); messages of an older connection are ignored.</summary>
+    /// <summary>A message that arrived in <paramref name="epoch"/> was acknowledged (or set aside); messages of an older
+    /// connection are ignored.</summary>
     public void Released(int epoch)
     {
         TaskCompletionSource? resume = null;
