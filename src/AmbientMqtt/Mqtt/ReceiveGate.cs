@@ -21,8 +21,10 @@ internal sealed class ReceiveGate
 
     public ReceiveGate(int receiveMaximum)
     {
-        _pauseAt = Math.Max(2 * receiveMaximum, 64);
-        _resumeAt = _pauseAt / 2;
+        // Wide hysteresis: a broker that ignores Receive Maximum floods in bursts, and pausing and resuming at every
+        // batch would cost more than the memory it saves.
+        _pauseAt = Math.Max(4 * receiveMaximum, 64);
+        _resumeAt = _pauseAt / 4;
     }
 
     public int Epoch => Volatile.Read(ref _epoch);
