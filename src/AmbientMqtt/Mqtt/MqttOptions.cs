@@ -36,6 +36,12 @@ public sealed class MqttOptions
     /// <value>The default value is <see langword="false"/>.</value>
     public bool UseTls { get; set; }
 
+    /// <summary>Gets or sets the PEM file of the certificate authority that signed the broker's certificate, for a
+    /// broker with its own CA (as mosquitto's TLS set-up makes); with <see cref="UseTls"/> only. When empty the broker's
+    /// certificate is checked against the system's trusted roots.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? CaFile { get; set; }
+
     /// <summary>Gets or sets the MQTT quality of service: 0 (at most once), 1 (at least once) or 2 (exactly once).</summary>
     /// <value>The default value is <c>1</c>: nothing is lost, a redelivery is absorbed by the idempotent insert.</value>
     public int Qos { get; set; } = 1;
@@ -100,6 +106,8 @@ public sealed class MqttOptions
         Check(!string.IsNullOrWhiteSpace(Host), nameof(Host), "is empty; set the broker's host name or address");
         Check(Port is >= 1 and <= 65535, nameof(Port), $"must be between 1 and 65535 (got {Port})");
         Check(!string.IsNullOrWhiteSpace(Topic), nameof(Topic), "is empty");
+        Check(string.IsNullOrEmpty(CaFile) || UseTls, nameof(CaFile), $"is set but {section}:UseTls is not true");
+        Check(string.IsNullOrEmpty(CaFile) || File.Exists(CaFile), nameof(CaFile), $"no such file '{CaFile}'");
         Check(Qos is >= 0 and <= 2, nameof(Qos), $"must be 0, 1 or 2 (got {Qos})");
         Check(ClientId is null || (ClientId.Length is > 0 and <= 200 && !ClientId.Any(char.IsWhiteSpace)),
             nameof(ClientId), "must be 1 to 200 characters without spaces");

@@ -22,7 +22,7 @@ namespace AmbientMqtt.Mqtt;
 /// <para>With <see cref="MqttOptions.Connections"/> above 1 it opens that many connections (client ids
 /// <c>&lt;ClientId&gt;-1</c>, …) on the shared subscription <c>$share/&lt;ClientId&gt;/&lt;Topic&gt;</c>.</para>
 /// </remarks>
-public sealed class MqttReadingSubscriber : IReadingSubscriber
+public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
 {
     private readonly MqttSettings _settings;
     private readonly ILogger _logger;
@@ -68,7 +68,8 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
                 (result, ct) => OnConnectedAsync(connection!, result, ct),
                 _logger,
                 _timeProvider,
-                new ReceiveGate(options.ReceiveMaximum));
+                new ReceiveGate(options.ReceiveMaximum),
+                this);
             var c = connection;
             connection.Client.ApplicationMessageReceivedAsync += e => OnMessageAsync(c, e);
             connection.Connected += (sender, e) => Connected?.Invoke(this, e);
@@ -173,6 +174,29 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
         Log.Subscribed(_logger, _filter, _settings.Endpoint, (int)_settings.Qos, connection.ClientId);
     }
 
+    /// <summary>
+    /// The usual path: a QoS 0 or 1 message decoded by the connection's stream, handed over without going through
+    /// MQTTnet's per-message machinery. Called on the connection's read path, in arrival order.
+    /// </summary>
+    void IPublishSink.OnPublish(MqttConnectionStream stream, string topic, ReadOnlyMemory<byte> payload, ushort packetId)
+    {
+        if (_stopping)
+        {
+            // Not ours to take any more: left unacknowledged, it is delivered again on the next session.
+            return;
+        }
+
+        Interlocked.Increment(ref _received);
+        AmbientMetrics.MessageReceived();
+        var message = new StreamReceivedMessage(topic, payload, Instant.FromDateTimeOffset(_timeProvider.GetUtcNow()), stream, packetId, _logger);
+
+        // Unbounded: never waits. It fails only once the subscriber is stopping, and then the message stays unacknowledged.
+        _messages.Writer.TryWrite(message);
+    }
+
+    /// <summary>
+    /// MQTTnet's path, for what the stream leaves to it: QoS 2, and a message too large for the stream's buffer.
+    /// </summary>
     private async Task OnMessageAsync(ReconnectingMqttClient connection, MqttApplicationMessageReceivedEventArgs e)
     {
         e.AutoAcknowledge = false;
@@ -224,6 +248,29 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
         }
 
         return new string(chars);
+    }
+
+    private sealed class StreamReceivedMessage(
+        string topic,
+        ReadOnlyMemory<byte> payload,
+        Instant receivedAt,
+        MqttConnectionStream stream,
+        ushort packetId,
+        ILogger logger)
+        : ReceivedMessage(topic, payload, receivedAt)
+    {
+        private int _acknowledged;
+
+        public override ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
+        {
+            // QoS 0 has nothing to acknowledge; a second call must not release the gate twice.
+            if (packetId != 0 && Interlocked.Exchange(ref _acknowledged, 1) == 0 && !stream.TryAcknowledge(packetId))
+            {
+                Log.StaleAck(logger);
+            }
+
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed class MqttReceivedMessage(

@@ -56,7 +56,7 @@ internal sealed class MqttSettings
             : name;
     }
 
-    public MqttClientOptions BuildClientOptions(string clientId, bool cleanStart, uint sessionExpirySeconds, ushort? receiveMaximum, ReceiveGate? receiveGate = null)
+    public MqttClientOptions BuildClientOptions(string clientId, bool cleanStart, uint sessionExpirySeconds, ushort? receiveMaximum, ReceiveGate? receiveGate = null, IPublishSink? sink = null)
     {
         var o = Options;
         var builder = new MqttClientOptionsBuilder()
@@ -76,12 +76,8 @@ internal sealed class MqttSettings
             builder.WithCredentials(o.Username, o.Password ?? string.Empty);
         }
 
-        if (o.UseTls)
-        {
-            builder.WithTlsOptions(tls => tls.UseTls().WithTargetHost(o.Host));
-        }
-
-        builder.WithStreamProvider(new BufferedSocketStreamProvider(o.SocketBufferSize, receiveGate));
+        // TLS is done by the stream provider, under the stream that reads and acknowledges MQTT packets.
+        builder.WithStreamProvider(new MqttConnectionStreamProvider(o, receiveGate, sink));
         return builder.Build();
     }
 }

@@ -31,9 +31,9 @@ internal sealed class ReceiveGate
 
     public int InHand => Volatile.Read(ref _inHand);
 
-    /// <summary>The socket delivered the header of a PUBLISH that needs an acknowledgement (QoS 1 or 2). Counted as the
-    /// bytes are read, before MQTTnet parses and queues the packet, so the bound holds however far MQTTnet's own
-    /// processing lags behind.</summary>
+    /// <summary>The connection's stream read the header of a PUBLISH that needs an acknowledgement (QoS 1 or 2), whether
+    /// it decodes the message itself or passes it to MQTTnet; counted as the bytes are read, so the bound holds however
+    /// far MQTTnet's own processing lags behind.</summary>
     public void Arrived()
     {
         lock (_gate)

@@ -40,12 +40,13 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         Func<MqttClientConnectResult, CancellationToken, Task>? onConnected,
         ILogger logger,
         TimeProvider timeProvider,
-        ReceiveGate? receiveGate = null)
+        ReceiveGate? receiveGate = null,
+        IPublishSink? sink = null)
     {
         _settings = settings;
         ClientId = clientId;
         ReceiveGate = receiveGate;
-        _clientOptions = settings.BuildClientOptions(clientId, cleanStart, sessionExpirySeconds, receiveMaximum, receiveGate);
+        _clientOptions = settings.BuildClientOptions(clientId, cleanStart, sessionExpirySeconds, receiveMaximum, receiveGate, sink);
         _onConnected = onConnected;
         _logger = logger;
         _timeProvider = timeProvider;
@@ -312,6 +313,12 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         var inner = ex;
         while (inner.InnerException is not null)
         {
+            if (inner.InnerException is System.Security.Authentication.AuthenticationException)
+            {
+                // The stream provider's own account of a TLS failure, which names the certificate problem and what to set.
+                return inner.Message;
+            }
+
             inner = inner.InnerException;
         }
 
