@@ -60,6 +60,12 @@ internal static partial class IngestBenchmark
 
         Console.WriteLine($"| median | {count} | {Median(results.Select(r => r.RowsPerSecond)):F0} | {Median(results.Select(r => r.CpuMicrosPerReading)):F1} | {Median(results.Select(r => r.PeakRssMb)):F0} | {results.Sum(r => r.Lost)} | {results.Sum(r => r.Duplicated)} | {Median(results.Select(r => r.Elapsed.TotalSeconds)):F2} |");
 
+        Console.WriteLine();
+        foreach (var result in results)
+        {
+            Console.WriteLine(result.MachineBreakdown);
+        }
+
         if (latencyCount > 0)
         {
             var latencies = await LatencyAsync(host, port, server, latencyCount, extra);
@@ -91,28 +97,27 @@ internal static partial class IngestBenchmark
             await using var insert = MqttInsertProcess.Start(host, port, topic, $"bench-{Guid.NewGuid().ToString("N")[..8]}", database, extra);
             await insert.WaitForLineAsync(l => l == "waiting for mqtt message", TimeSpan.FromSeconds(60));
             var cpuBefore = CpuTicks(insert.Id);
+            var machineBefore = MachineCpu.Take();
 
             var clock = Stopwatch.StartNew();
-            using var publisher = Process.Start(new ProcessStartInfo("mosquitto_pub", ["-h", host, "-p", port.ToString(CultureInfo.InvariantCulture), "-q", "1", "-t", topic, "-l"])
-            {
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            })!;
-            var feeding = Task.Run(async () =>
-            {
-                await using var input = File.OpenRead(file);
-                await input.CopyToAsync(publisher.StandardInput.BaseStream);
-                await publisher.StandardInput.BaseStream.FlushAsync();
-            });
-
+            // The file goes to mosquitto_pub through cat, so this harness spends no CPU feeding it while the burst runs.
             // mosquitto_pub 2.0.11 -l quits at end of input without sending what it still holds (about two thirds of a
-            // fast 100,000-line file): its input stays open until every row is in.
+            // fast 100,000-line file): `sleep` keeps its input open until every row is in, then the tree is killed.
+            var publisherInfo = new ProcessStartInfo("bash") { UseShellExecute = false };
+            foreach (var argument in (string[])["-c", "exec mosquitto_pub -h \"$1\" -p \"$2\" -q 1 -t \"$3\" -l < <(cat \"$4\"; exec sleep 3600)", "publish", host, port.ToString(CultureInfo.InvariantCulture), topic, file])
+            {
+                publisherInfo.ArgumentList.Add(argument);
+            }
+
+            using var publisher = Process.Start(publisherInfo)!;
             var done = await insert.WaitForAffectedAsync(count, TimeSpan.FromMinutes(10));
             var elapsed = clock.Elapsed;
             var cpuAfter = CpuTicks(insert.Id);
+            var machineAfter = MachineCpu.Take();
             var peakRss = PeakRssKb(insert.Id);
-            await feeding;
-            publisher.StandardInput.Close();
+            var labels = new Dictionary<int, string> { [insert.Id] = "MqttInsert", [Environment.ProcessId] = "harness" };
+            var (byProcess, busy) = MachineCpu.Between(machineBefore, machineAfter, count, labels);
+            publisher.Kill(entireProcessTree: true);
             await publisher.WaitForExitAsync();
 
             var (rows, distinct) = await CountAsync(database);
@@ -129,7 +134,8 @@ internal static partial class IngestBenchmark
                 peakRss / 1024.0,
                 count - distinct,
                 rows - distinct,
-                elapsed);
+                elapsed,
+                $"run {run}: machine {busy:P0} busy; CPU µs per reading: " + string.Join(", ", byProcess.Take(6).Select(p => $"{p.Name} {p.Micros:F1}")));
         }
         finally
         {
@@ -251,7 +257,7 @@ internal static partial class IngestBenchmark
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-    private sealed record BurstResult(double RowsPerSecond, double CpuMicrosPerReading, double PeakRssMb, long Lost, long Duplicated, TimeSpan Elapsed);
+    private sealed record BurstResult(double RowsPerSecond, double CpuMicrosPerReading, double PeakRssMb, long Lost, long Duplicated, TimeSpan Elapsed, string MachineBreakdown);
 
     /// <summary>MqttInsert as a process, its stdout read as it comes: affected-row totals and, per row line, latency.</summary>
     private sealed partial class MqttInsertProcess : IAsyncDisposable
@@ -260,6 +266,8 @@ internal static partial class IngestBenchmark
         private readonly ConcurrentQueue<string> _lines = new();
         private readonly ConcurrentQueue<string> _errors = new();
         private long _affected;
+        private long _targetCount = long.MaxValue;
+        private TaskCompletionSource? _reached;
 
         private MqttInsertProcess(Process process)
         {
@@ -320,18 +328,18 @@ internal static partial class IngestBenchmark
 
         public async Task<bool> WaitForAffectedAsync(long count, TimeSpan timeout)
         {
-            var clock = Stopwatch.StartNew();
-            while (Affected < count)
+            // Signalled by the line that reaches the count, so the harness does not wake up while the burst runs.
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _reached, reached);
+            Interlocked.Exchange(ref _targetCount, count);
+            if (Affected >= count)
             {
-                if (clock.Elapsed > timeout || _process.HasExited)
-                {
-                    return false;
-                }
-
-                await Task.Delay(5);
+                return true;
             }
 
-            return true;
+            var exited = _process.WaitForExitAsync();
+            var finished = await Task.WhenAny(reached.Task, exited, Task.Delay(timeout));
+            return finished == reached.Task || Affected >= count;
         }
 
         public void Terminate() => Signals.Terminate(_process.Id);
@@ -371,7 +379,12 @@ internal static partial class IngestBenchmark
             var affected = AffectedLine().Match(line);
             if (affected.Success)
             {
-                Interlocked.Add(ref _affected, long.Parse(affected.Groups[1].Value, CultureInfo.InvariantCulture));
+                var total = Interlocked.Add(ref _affected, long.Parse(affected.Groups[1].Value, CultureInfo.InvariantCulture));
+                if (total >= Interlocked.Read(ref _targetCount))
+                {
+                    Volatile.Read(ref _reached)?.TrySetResult();
+                }
+
                 return;
             }
 

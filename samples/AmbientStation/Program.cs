@@ -104,7 +104,7 @@ var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
 var loggers = host.Services.GetRequiredService<ILoggerFactory>();
 var log = loggers.CreateLogger("AmbientStation");
 var stopping = lifetime.ApplicationStopping;
-var output = new RowPrinter(Console.OpenStandardOutput());
+using var output = new RowPrinter(Console.OpenStandardOutput());
 
 EmbeddedBroker? broker = null;
 if (embedded is not null)

@@ -94,7 +94,7 @@ await using (dataSource)
     await using var repository = new MariaDbAmbientRepository(dataSource, storage, loggers.CreateLogger<MariaDbAmbientRepository>());
     await using var subscriber = new MqttReadingSubscriber(mqtt, loggers.CreateLogger<MqttReadingSubscriber>());
     var pipeline = new IngestPipeline(subscriber, repository, ingest, loggers.CreateLogger<IngestPipeline>());
-    var output = new RowPrinter(Console.OpenStandardOutput());
+    using var output = new RowPrinter(Console.OpenStandardOutput());
     pipeline.BatchCommitted += (_, e) => output.Print(e.Result);
     subscriber.Connected += (_, e) => output.Line($"Connected with result code {e.ResultCode}");
 

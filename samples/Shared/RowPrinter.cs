@@ -5,22 +5,37 @@ namespace AmbientMqtt.Samples;
 
 /// <summary>
 /// The tutorial's per-row lines, written through one buffer flushed per batch. When rows come faster than a person reads
-/// (a large batch, or more than <see cref="PerSecondLimit"/> rows in a second: a backlog being drained, a burst) each
-/// batch gets one summary line instead, so printing never costs throughput.
+/// (a large batch, or more than <see cref="PerSecondLimit"/> rows in a second: a backlog being drained, a burst) the
+/// batches of each <see cref="SummaryInterval"/> get one summary line together, so printing never costs throughput.
 /// </summary>
-internal sealed class RowPrinter(Stream stdout)
+internal sealed class RowPrinter : IDisposable
 {
     private const int PerRowLimit = 20;
     private const int PerSecondLimit = 50;
-    private readonly StreamWriter _writer = new(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+    private static readonly TimeSpan SummaryInterval = TimeSpan.FromMilliseconds(200);
+    private readonly StreamWriter _writer;
     private readonly Lock _gate = new();
+    private readonly Timer _summaryTimer;
     private long _windowStart;
     private int _rowsInWindow;
+    private long _lastSummary;
+    private int _pendingRows;
+    private long _pendingInserted;
+    private StoredRow? _pendingFirst;
+    private StoredRow? _pendingLast;
+    private bool _summaryScheduled;
+
+    public RowPrinter(Stream stdout)
+    {
+        _writer = new StreamWriter(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        _summaryTimer = new Timer(static s => ((RowPrinter)s!).PrintPendingSummary(), this, Timeout.Infinite, Timeout.Infinite);
+    }
 
     public void Line(string text)
     {
         lock (_gate)
         {
+            WritePendingSummary();
             _writer.WriteLine(text);
             _writer.Flush();
         }
@@ -40,6 +55,7 @@ internal sealed class RowPrinter(Stream stdout)
             _rowsInWindow += result.Rows.Count;
             if (result.Rows.Count <= PerRowLimit && _rowsInWindow <= PerSecondLimit)
             {
+                WritePendingSummary();
                 foreach (var row in result.Rows)
                 {
                     if (row.Outcome == RowOutcome.Rejected)
@@ -51,19 +67,69 @@ internal sealed class RowPrinter(Stream stdout)
                     _writer.WriteLine(Describe(row));
                     _writer.WriteLine($" クエリを実行しました。({(row.Outcome == RowOutcome.Inserted ? 1 : 0)} row affected.)");
                 }
+
+                _writer.Flush();
+                return;
             }
-            else
+
+            foreach (var row in result.Rows)
             {
-                var rows = result.Rows.Where(r => r.Outcome != RowOutcome.Rejected).ToList();
-                if (rows.Count > 0)
+                if (row.Outcome != RowOutcome.Rejected)
                 {
-                    _writer.WriteLine($"●NEW_DATA:  {rows.Count} rows, from {Describe(rows[0])} to {Describe(rows[^1])}");
-                    _writer.WriteLine($" クエリを実行しました。({result.Inserted} row affected.)");
+                    _pendingFirst ??= row;
+                    _pendingLast = row;
+                    _pendingRows++;
                 }
             }
 
+            _pendingInserted += result.Inserted;
+            if (now - _lastSummary >= (long)SummaryInterval.TotalMilliseconds)
+            {
+                WritePendingSummary();
+                _writer.Flush();
+            }
+            else if (!_summaryScheduled && _pendingRows > 0)
+            {
+                // Whatever the next batch does, these rows are reported within the interval.
+                _summaryScheduled = true;
+                _summaryTimer.Change(SummaryInterval, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _summaryTimer.Dispose();
+        lock (_gate)
+        {
+            WritePendingSummary();
             _writer.Flush();
         }
+    }
+
+    private void PrintPendingSummary()
+    {
+        lock (_gate)
+        {
+            _summaryScheduled = false;
+            WritePendingSummary();
+            _writer.Flush();
+        }
+    }
+
+    private void WritePendingSummary()
+    {
+        if (_pendingFirst is not { } first || _pendingLast is not { } last)
+        {
+            return;
+        }
+
+        _writer.WriteLine($"●NEW_DATA:  {_pendingRows} rows, from {Describe(first)} to {Describe(last)}");
+        _writer.WriteLine($" クエリを実行しました。({_pendingInserted} row affected.)");
+        _pendingFirst = _pendingLast = null;
+        _pendingRows = 0;
+        _pendingInserted = 0;
+        _lastSummary = Environment.TickCount64;
     }
 
     private static string Describe(StoredRow row)

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Threading.Channels;
+using AmbientMqtt.Mqtt;
+using AmbientMqtt.Storage;
 using AmbientMqtt.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -64,7 +67,7 @@ public sealed class IngestPipeline
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>Raised after each batch has been committed and acknowledged, on the pipeline's own task.</summary>
+    /// <summary>Raised after each batch has been committed and acknowledged, on the pipeline's own thread.</summary>
     public event EventHandler<IngestBatchEventArgs>? BatchCommitted;
 
     /// <summary>Gets the number of messages taken from the subscriber.</summary>
@@ -117,11 +120,54 @@ public sealed class IngestPipeline
             _prepared = true;
         }
 
+        // The loop runs on a thread of its own and, with a repository that can, writes with blocking I/O: waiting in a
+        // socket and being woken by the kernel costs less than an asynchronous hop through the thread pool, and at
+        // thousands of messages a second those hops were most of the pipeline's CPU time (benchmarks/README.md).
+        await Task.Factory.StartNew(
+            () => Run(stoppingToken, shutdown.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    private void Run(CancellationToken stoppingToken, CancellationToken giveUp)
+    {
         var reader = _subscriber.Messages;
+        var writer = _repository as ISynchronousBatchWriter;
         var messages = new List<ReceivedMessage>(_options.MaxBatchSize);
         var readings = new List<AmbientReading>(_options.MaxBatchSize);
         var rejected = new List<RejectedPayload>();
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        var connections = new List<MqttConnectionStream>(1);
+        using var wake = new ManualResetEventSlim(false, spinCount: 0);
+        Action signal = wake.Set;
+        using var arrival = new ArrivalSignal();
+        var notifier = _subscriber as IArrivalNotifier;
+        if (notifier is not null)
+        {
+            notifier.ArrivalSignal = arrival;
+        }
+
+        Func<bool> ready = () => reader.TryPeek(out _) || reader.Completion.IsCompleted;
+        try
+        {
+            while (notifier is not null ? WaitToRead(reader, arrival, ready) : WaitToRead(reader, wake, signal))
+            {
+                if (!RunBatch())
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            if (notifier is not null)
+            {
+                notifier.ArrivalSignal = null;
+            }
+        }
+
+        // One batch: take what is waiting, store it, acknowledge it. False when shutdown gave up on an unreachable database.
+        bool RunBatch()
         {
             messages.Clear();
             readings.Clear();
@@ -135,28 +181,104 @@ public sealed class IngestPipeline
             Interlocked.Add(ref _received, messages.Count);
             var started = _timeProvider.GetTimestamp();
             BatchWriteResult? result = null;
-            await RetryAsync(
-                async ct => result = await _repository.WriteBatchAsync(readings, rejected, ct).ConfigureAwait(false),
+            Wait(RetryAsync(
+                ct =>
+                {
+                    if (writer is not null)
+                    {
+                        result = writer.WriteBatch(readings, rejected, ct);
+                        return Task.CompletedTask;
+                    }
+
+                    return WriteAsync(ct);
+                },
                 stoppingToken,
-                shutdown.Token).ConfigureAwait(false);
+                giveUp));
             if (result is null)
             {
                 // Gave up during shutdown with the database unreachable: left unacknowledged, redelivered at next start.
                 Log.ShutdownWithUnstored(_logger, messages.Count);
-                return;
+                return false;
             }
 
-            foreach (var message in messages)
-            {
-                await message.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-
+            Acknowledge(messages, connections);
             Interlocked.Add(ref _inserted, result.Inserted);
             Interlocked.Add(ref _duplicates, result.Duplicates);
             Interlocked.Add(ref _rejected, result.Rejected);
             AmbientMetrics.BatchCommitted(result, readings, messages.Count, _timeProvider.GetUtcNow());
             BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), _timeProvider.GetElapsedTime(started)));
+            return true;
+
+            async Task WriteAsync(CancellationToken ct) => result = await _repository.WriteBatchAsync(readings, rejected, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Acknowledges a committed batch. Messages from an MQTT connection's own stream are acknowledged together and their
+    /// PUBACKs sent in one write per connection, on this thread.
+    /// </summary>
+    private static void Acknowledge(List<ReceivedMessage> messages, List<MqttConnectionStream> connections)
+    {
+        connections.Clear();
+        foreach (var message in messages)
+        {
+            if (message is IBatchAcknowledgement batched)
+            {
+                if (batched.AcknowledgeDeferred() is { } connection && !connections.Contains(connection))
+                {
+                    connections.Add(connection);
+                }
+            }
+            else
+            {
+                Wait(message.AcknowledgeAsync(CancellationToken.None));
+            }
+        }
+
+        foreach (var connection in connections)
+        {
+            connection.SendPending();
+        }
+    }
+
+    /// <summary>Waits for messages without spinning, woken directly by the subscriber as it delivers.</summary>
+    private static bool WaitToRead(ChannelReader<ReceivedMessage> reader, ArrivalSignal arrival, Func<bool> ready)
+    {
+        while (!ready())
+        {
+            arrival.Wait(ready);
+        }
+
+        // Ready means a message or the end; after the end, what is still queued is taken first.
+        return reader.TryPeek(out _);
+    }
+
+    /// <summary>Waits for messages without spinning: the subscriber's channel sets <paramref name="wake"/> when one comes.</summary>
+    private static bool WaitToRead(ChannelReader<ReceivedMessage> reader, ManualResetEventSlim wake, Action signal)
+    {
+        var pending = reader.WaitToReadAsync(CancellationToken.None);
+        if (pending.IsCompleted)
+        {
+            return pending.Result;
+        }
+
+        wake.Reset();
+        var awaiter = pending.ConfigureAwait(false).GetAwaiter();
+        awaiter.UnsafeOnCompleted(signal);
+        wake.Wait();
+        return awaiter.GetResult();
+    }
+
+    private static void Wait(Task task) => task.GetAwaiter().GetResult();
+
+    private static void Wait(ValueTask task)
+    {
+        if (task.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        task.AsTask().GetAwaiter().GetResult();
     }
 
     private void Decode(ReceivedMessage message, List<AmbientReading> readings, List<RejectedPayload> rejected)

@@ -39,6 +39,15 @@ internal sealed class MqttConnectionStream : Stream
     private readonly bool _mqtt5;
 
     // Read side: [_readStart, _readEnd) is unread; _passRemaining bytes of the packet at _readStart belong to MQTTnet.
+    // With a sink, a dedicated thread reads; what belongs to MQTTnet waits in [_passStart, _passEnd) of _passBuffer.
+    private readonly Lock _passGate = new();
+    private readonly CancellationTokenSource _closed = new();
+    private byte[] _passBuffer = [];
+    private int _passStart;
+    private int _passEnd;
+    private bool _readEnded;
+    private Exception? _readError;
+    private TaskCompletionSource? _passWaiter;
     private int _readStart;
     private int _readEnd;
     private int _passRemaining;
@@ -72,6 +81,12 @@ internal sealed class MqttConnectionStream : Stream
         _epoch = receiveGate?.Epoch ?? 0;
         _sink = sink;
         _mqtt5 = mqtt5;
+        if (sink is not null)
+        {
+            // A thread of its own, blocked in the socket's receive: woken by the kernel when bytes arrive, it decodes them
+            // and hands the messages on, without an event-loop or thread-pool hop per read.
+            new Thread(ReceiveLoop) { IsBackground = true, Name = "AmbientMqtt receive" }.Start();
+        }
     }
 
     public override bool CanRead => Volatile.Read(ref _disposed) == 0;
@@ -107,51 +122,25 @@ internal sealed class MqttConnectionStream : Stream
             return 0;
         }
 
-        while (true)
+        if (_sink is not null)
         {
-            if (_readStart < _readEnd)
-            {
-                if (_passRemaining > 0)
-                {
-                    var count = Math.Min(Math.Min(buffer.Length, _passRemaining), _readEnd - _readStart);
-                    _readBuffer.AsSpan(_readStart, count).CopyTo(buffer.Span);
-                    _readStart += count;
-                    _passRemaining -= count;
-                    return count;
-                }
+            return await ReadPassedAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
 
-                if (TakePacket())
-                {
-                    continue;
-                }
-            }
-
-            // More bytes are needed: for the rest of a packet MQTTnet is reading, or to complete the next header or PUBLISH.
-            if (_readStart == _readEnd)
-            {
-                _readStart = _readEnd = 0;
-            }
-            else if (_readStart > 0)
-            {
-                _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
-                _readEnd -= _readStart;
-                _readStart = 0;
-            }
-
-            if (_receiveGate is not null)
-            {
-                // Too many messages waiting for their acknowledgement: leave the rest in the socket, so TCP holds the broker back.
-                await _receiveGate.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            var read = await _inner.ReadAsync(_readBuffer.AsMemory(_readEnd), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+        if (_readStart == _readEnd)
+        {
+            _readStart = 0;
+            _readEnd = await _inner.ReadAsync(_readBuffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+            if (_readEnd == 0)
             {
                 return 0;
             }
-
-            _readEnd += read;
         }
+
+        var count = Math.Min(buffer.Length, _readEnd - _readStart);
+        _readBuffer.AsSpan(_readStart, count).CopyTo(buffer.Span);
+        _readStart += count;
+        return count;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -202,8 +191,11 @@ internal sealed class MqttConnectionStream : Stream
     /// its PUBACK. A packet id belongs to the connection it came on, so once this stream is closed the acknowledgement is
     /// dropped (the broker delivers the message again on the next connection).
     /// </summary>
+    /// <param name="packetId">The packet id the message came with.</param>
+    /// <param name="sendNow">Start sending at once (on the thread pool); <see langword="false"/> when the caller acknowledges a
+    /// whole batch and then calls <see cref="SendPending"/> itself.</param>
     /// <returns><see langword="false"/> if the connection is gone.</returns>
-    public bool TryAcknowledge(ushort packetId)
+    public bool TryAcknowledge(ushort packetId, bool sendNow = true)
     {
         _receiveGate?.Released(_epoch);
         bool start;
@@ -231,7 +223,7 @@ internal sealed class MqttConnectionStream : Stream
                 _deferredLength += puback.Length;
             }
 
-            start = StartSending();
+            start = sendNow && StartSending();
         }
 
         if (start)
@@ -240,6 +232,23 @@ internal sealed class MqttConnectionStream : Stream
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Sends what is pending on the calling thread (the acknowledgements of a batch in one system call), unless a send is
+    /// already under way, which then takes it along.
+    /// </summary>
+    public void SendPending()
+    {
+        lock (_writeGate)
+        {
+            if (!StartSending())
+            {
+                return;
+            }
+        }
+
+        SendLoopAsync(synchronous: true).GetAwaiter().GetResult();
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken)
@@ -283,6 +292,8 @@ internal sealed class MqttConnectionStream : Stream
 
         if (Interlocked.Exchange(ref _disposed, 1) == 0 && disposing)
         {
+            _closed.Cancel();
+            EndReading(new ObjectDisposedException(nameof(MqttConnectionStream)));
             try
             {
                 _socket?.Shutdown(SocketShutdown.Both);
@@ -293,9 +304,142 @@ internal sealed class MqttConnectionStream : Stream
 
             _inner.Dispose();
             _socket?.Dispose();
+            _closed.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>The receive thread of a subscriber connection: reads, decodes, hands on, until the connection ends.</summary>
+    private void ReceiveLoop()
+    {
+        try
+        {
+            while (true)
+            {
+                while (_readStart < _readEnd)
+                {
+                    if (_passRemaining > 0)
+                    {
+                        var count = Math.Min(_passRemaining, _readEnd - _readStart);
+                        PassToMqttnet(_readBuffer.AsSpan(_readStart, count));
+                        _readStart += count;
+                        _passRemaining -= count;
+                    }
+                    else if (!TakePacket())
+                    {
+                        break;
+                    }
+                }
+
+                // More bytes are needed: to complete the next header or PUBLISH, or for the rest of a packet MQTTnet reads.
+                if (_readStart == _readEnd)
+                {
+                    _readStart = _readEnd = 0;
+                }
+                else if (_readStart > 0)
+                {
+                    _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
+                    _readEnd -= _readStart;
+                    _readStart = 0;
+                }
+
+                // Too many messages waiting for their acknowledgement: leave the rest in the socket, so TCP holds the broker back.
+                _receiveGate?.WaitToRead(_closed.Token);
+
+                var read = _inner.Read(_readBuffer, _readEnd, _readBuffer.Length - _readEnd);
+                if (read == 0)
+                {
+                    EndReading(null);
+                    return;
+                }
+
+                _readEnd += read;
+            }
+        }
+        catch (Exception ex)
+        {
+            // The connection broke or was closed; MQTTnet learns it from its next read and reconnects.
+            EndReading(ex);
+        }
+    }
+
+    private void PassToMqttnet(ReadOnlySpan<byte> bytes)
+    {
+        TaskCompletionSource? waiter;
+        lock (_passGate)
+        {
+            if (_passStart == _passEnd)
+            {
+                _passStart = _passEnd = 0;
+            }
+
+            if (_passBuffer.Length - _passEnd < bytes.Length)
+            {
+                var bigger = new byte[Math.Max(Math.Max(_passBuffer.Length * 2, 4096), _passEnd - _passStart + bytes.Length)];
+                _passBuffer.AsSpan(_passStart, _passEnd - _passStart).CopyTo(bigger);
+                _passEnd -= _passStart;
+                _passStart = 0;
+                _passBuffer = bigger;
+            }
+
+            bytes.CopyTo(_passBuffer.AsSpan(_passEnd));
+            _passEnd += bytes.Length;
+            waiter = _passWaiter;
+            _passWaiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    private void EndReading(Exception? error)
+    {
+        TaskCompletionSource? waiter;
+        lock (_passGate)
+        {
+            if (_readEnded)
+            {
+                return;
+            }
+
+            _readEnded = true;
+            _readError = error;
+            waiter = _passWaiter;
+            _passWaiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>MQTTnet's reads on a subscriber connection: what the receive thread left for it.</summary>
+    private async ValueTask<int> ReadPassedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_passGate)
+            {
+                if (_passStart < _passEnd)
+                {
+                    var count = Math.Min(buffer.Length, _passEnd - _passStart);
+                    _passBuffer.AsSpan(_passStart, count).CopyTo(buffer.Span);
+                    _passStart += count;
+                    return count;
+                }
+
+                if (_readEnded)
+                {
+                    return _readError is null or ObjectDisposedException
+                        ? 0
+                        : throw new IOException("The connection to the broker is broken: " + _readError.Message, _readError);
+                }
+
+                _passWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _passWaiter.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -500,9 +644,16 @@ internal sealed class MqttConnectionStream : Stream
     }
 
     // On the thread pool, so that writes made meanwhile (the rest of a batch's acknowledgements) join this send.
-    private void QueueSend() => ThreadPool.UnsafeQueueUserWorkItem(static s => _ = ((MqttConnectionStream)s!).SendLoopAsync(), this);
+    // A subscriber connection writes with blocking calls too, to keep its socket in blocking mode (see the provider).
+    private void QueueSend() => ThreadPool.UnsafeQueueUserWorkItem(
+        static s =>
+        {
+            var stream = (MqttConnectionStream)s!;
+            _ = stream.SendLoopAsync(synchronous: stream._sink is not null);
+        },
+        this);
 
-    private async Task SendLoopAsync()
+    private async Task SendLoopAsync(bool synchronous)
     {
         while (true)
         {
@@ -528,7 +679,14 @@ internal sealed class MqttConnectionStream : Stream
 
             try
             {
-                await _inner.WriteAsync(_sending.AsMemory(0, length)).ConfigureAwait(false);
+                if (synchronous)
+                {
+                    _inner.Write(_sending, 0, length);
+                }
+                else
+                {
+                    await _inner.WriteAsync(_sending.AsMemory(0, length)).ConfigureAwait(false);
+                }
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or NotSupportedException or InvalidOperationException)
             {
@@ -555,6 +713,15 @@ internal interface IPublishSink
     /// <param name="payload">The payload, copied: it stays valid.</param>
     /// <param name="packetId">The packet id of a QoS 1 message, 0 for QoS 0 (nothing to acknowledge).</param>
     void OnPublish(MqttConnectionStream stream, string topic, ReadOnlyMemory<byte> payload, ushort packetId);
+}
+
+/// <summary>A received message whose acknowledgement can wait for the rest of its batch, to go out in one send.</summary>
+internal interface IBatchAcknowledgement
+{
+    /// <summary>Acknowledges the message without sending yet.</summary>
+    /// <returns>The connection to call <see cref="MqttConnectionStream.SendPending"/> on once the batch is acknowledged,
+    /// or <see langword="null"/> when there is nothing to send.</returns>
+    MqttConnectionStream? AcknowledgeDeferred();
 }
 
 /// <summary>Follows MQTT packet boundaries (fixed header, remaining length, body) in a byte stream.</summary>

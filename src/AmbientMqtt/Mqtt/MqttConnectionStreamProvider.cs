@@ -42,19 +42,39 @@ internal sealed class MqttConnectionStreamProvider : IMqttClientStreamProvider
         Stream? transport = null;
         try
         {
-            await socket.ConnectAsync(brokerEndPoint, cancellationToken).ConfigureAwait(false);
-            transport = new NetworkStream(socket, ownsSocket: true);
-            if (_options.UseTls)
+            if (_sink is null)
             {
-                var tls = new SslStream(transport, leaveInnerStreamOpen: false);
-                transport = tls;
-                await tls.AuthenticateAsClientAsync(
-                    new SslClientAuthenticationOptions
+                await socket.ConnectAsync(brokerEndPoint, cancellationToken).ConfigureAwait(false);
+                transport = new NetworkStream(socket, ownsSocket: true);
+                if (_options.UseTls)
+                {
+                    var tls = new SslStream(transport, leaveInnerStreamOpen: false);
+                    transport = tls;
+                    await tls.AuthenticateAsClientAsync(TlsOptions(), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                // A subscriber connection is only ever used with blocking calls (its receive thread reads, acknowledgements
+                // are written), so the socket stays in blocking mode: on Linux a socket that has seen one asynchronous
+                // call turns non-blocking for good, and every blocking call then goes through the event loop.
+                transport = await Task.Run(
+                    () =>
                     {
-                        TargetHost = _options.Host,
-                        RemoteCertificateValidationCallback = _trustedRoots is null ? null : ValidateAgainstCaFile,
+                        using var abort = cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket);
+                        socket.Connect(brokerEndPoint);
+                        Stream stream = new NetworkStream(socket, ownsSocket: true);
+                        if (_options.UseTls)
+                        {
+                            var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                            stream = tls;
+                            tls.AuthenticateAsClient(TlsOptions());
+                        }
+
+                        return stream;
                     },
                     cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
             }
 
             _receiveGate?.NewEpoch();
@@ -71,6 +91,12 @@ internal sealed class MqttConnectionStreamProvider : IMqttClientStreamProvider
             throw;
         }
     }
+
+    private SslClientAuthenticationOptions TlsOptions() => new()
+    {
+        TargetHost = _options.Host,
+        RemoteCertificateValidationCallback = _trustedRoots is null ? null : ValidateAgainstCaFile,
+    };
 
     private static void DisposeQuietly(Stream? transport, Socket socket)
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using AmbientMqtt.Ingest;
 using AmbientMqtt.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,7 +23,7 @@ namespace AmbientMqtt.Mqtt;
 /// <para>With <see cref="MqttOptions.Connections"/> above 1 it opens that many connections (client ids
 /// <c>&lt;ClientId&gt;-1</c>, …) on the shared subscription <c>$share/&lt;ClientId&gt;/&lt;Topic&gt;</c>.</para>
 /// </remarks>
-public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
+public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IArrivalNotifier
 {
     private readonly MqttSettings _settings;
     private readonly ILogger _logger;
@@ -31,6 +32,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
     private readonly ReconnectingMqttClient[] _connections;
     private readonly string _filter;
     private volatile bool _stopping;
+    private ArrivalSignal? _arrival;
     private long _received;
     private bool _started;
     private bool _disposed;
@@ -83,6 +85,12 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
     /// <inheritdoc />
     public ChannelReader<ReceivedMessage> Messages => _messages.Reader;
 
+    /// <inheritdoc />
+    ArrivalSignal? IArrivalNotifier.ArrivalSignal
+    {
+        set => Volatile.Write(ref _arrival, value);
+    }
+
     /// <summary>Gets the broker as <c>host:port</c>.</summary>
     public string Endpoint => _settings.Endpoint;
 
@@ -120,6 +128,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
     {
         _stopping = true;
         _messages.Writer.TryComplete();
+        Volatile.Read(ref _arrival)?.Notify();
         return Task.CompletedTask;
     }
 
@@ -191,7 +200,10 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
         var message = new StreamReceivedMessage(topic, payload, Instant.FromDateTimeOffset(_timeProvider.GetUtcNow()), stream, packetId, _logger);
 
         // Unbounded: never waits. It fails only once the subscriber is stopping, and then the message stays unacknowledged.
-        _messages.Writer.TryWrite(message);
+        if (_messages.Writer.TryWrite(message))
+        {
+            Volatile.Read(ref _arrival)?.Notify();
+        }
     }
 
     /// <summary>
@@ -229,6 +241,8 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
             {
                 await _messages.Writer.WriteAsync(message, connection.Stopping).ConfigureAwait(false);
             }
+
+            Volatile.Read(ref _arrival)?.Notify();
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
         {
@@ -257,19 +271,33 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink
         MqttConnectionStream stream,
         ushort packetId,
         ILogger logger)
-        : ReceivedMessage(topic, payload, receivedAt)
+        : ReceivedMessage(topic, payload, receivedAt), IBatchAcknowledgement
     {
         private int _acknowledged;
 
         public override ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
         {
+            Acknowledge(sendNow: true);
+            return ValueTask.CompletedTask;
+        }
+
+        public MqttConnectionStream? AcknowledgeDeferred() => Acknowledge(sendNow: false) ? stream : null;
+
+        private bool Acknowledge(bool sendNow)
+        {
             // QoS 0 has nothing to acknowledge; a second call must not release the gate twice.
-            if (packetId != 0 && Interlocked.Exchange(ref _acknowledged, 1) == 0 && !stream.TryAcknowledge(packetId))
+            if (packetId == 0 || Interlocked.Exchange(ref _acknowledged, 1) != 0)
             {
-                Log.StaleAck(logger);
+                return false;
             }
 
-            return ValueTask.CompletedTask;
+            if (!stream.TryAcknowledge(packetId, sendNow))
+            {
+                Log.StaleAck(logger);
+                return false;
+            }
+
+            return true;
         }
     }
 

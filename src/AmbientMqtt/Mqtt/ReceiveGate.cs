@@ -80,6 +80,24 @@ internal sealed class ReceiveGate
         resume?.TrySetResult();
     }
 
+    /// <summary>Returns at once while reading is allowed; otherwise blocks until enough messages have been released.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired while waiting.</exception>
+    public void WaitToRead(CancellationToken cancellationToken)
+    {
+        var wait = WaitToReadAsync(cancellationToken);
+        if (!wait.IsCompleted)
+        {
+            try
+            {
+                wait.Wait(cancellationToken);
+            }
+            catch (AggregateException ex) when (ex.InnerException is OperationCanceledException canceled)
+            {
+                throw canceled;
+            }
+        }
+    }
+
     /// <summary>Completes at once while reading is allowed; otherwise when enough messages have been released.</summary>
     public Task WaitToReadAsync(CancellationToken cancellationToken)
     {

@@ -21,7 +21,7 @@ namespace AmbientMqtt.Storage;
 /// </para>
 /// <para>The connection string's password never appears in an exception message or a log line.</para>
 /// </remarks>
-public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyncDisposable
+public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyncDisposable, ISynchronousBatchWriter
 {
     private const int UniqueKeyUnknown = 0;
     private const int UniqueKeyPresent = 1;
@@ -39,6 +39,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     private readonly string? _password;
     private readonly SemaphoreSlim _writerGate = new(1, 1);
     private MySqlConnection? _writer;
+    private bool _poolOnly;
 
     // The fast path's parameters, made once and refilled for every batch (calls are serialized): a batch of 500 rows
     // would otherwise allocate 2,500 of them.
@@ -121,10 +122,24 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     }
 
     /// <inheritdoc/>
-    public async Task<BatchWriteResult> WriteBatchAsync(
+    public Task<BatchWriteResult> WriteBatchAsync(
         IReadOnlyList<AmbientReading> readings,
         IReadOnlyList<RejectedPayload> rejected,
         CancellationToken cancellationToken = default)
+        => WriteBatchCoreAsync(readings, rejected, synchronous: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="WriteBatchAsync"/> with blocking I/O, for the ingest pipeline's own thread: the common case (open
+    /// connection, one round trip) then completes on the calling thread, without an event-loop or thread-pool hop.
+    /// </summary>
+    BatchWriteResult ISynchronousBatchWriter.WriteBatch(IReadOnlyList<AmbientReading> readings, IReadOnlyList<RejectedPayload> rejected, CancellationToken cancellationToken)
+        => WriteBatchCoreAsync(readings, rejected, synchronous: true, cancellationToken).GetAwaiter().GetResult();
+
+    private async Task<BatchWriteResult> WriteBatchCoreAsync(
+        IReadOnlyList<AmbientReading> readings,
+        IReadOnlyList<RejectedPayload> rejected,
+        bool synchronous,
+        CancellationToken cancellationToken)
     {
         if (RowPreparation.IsEmptyBatch(readings, rejected))
         {
@@ -133,10 +148,18 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
 
         var rows = _rows.Prepare(readings);
         var started = Stopwatch.GetTimestamp();
-        await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (synchronous)
+        {
+            _writerGate.Wait(cancellationToken);
+        }
+        else
+        {
+            await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
-            return await WriteWithRetryAsync(readings, rows, rejected, started, cancellationToken).ConfigureAwait(false);
+            return await WriteWithRetryAsync(readings, rows, rejected, started, synchronous, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -164,6 +187,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         PendingRow[] rows,
         IReadOnlyList<RejectedPayload> rejected,
         long started,
+        bool synchronous,
         CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
@@ -174,11 +198,13 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
                 if (_writer is not { State: ConnectionState.Open })
                 {
                     await DropWriterAsync().ConfigureAwait(false);
-                    _writer = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                    _writer = synchronous
+                        ? OpenSynchronousWriter()
+                        : await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 opened = true;
-                var result = await WriteAsync(_writer, readings, rows, rejected, cancellationToken).ConfigureAwait(false);
+                var result = await WriteAsync(_writer, readings, rows, rejected, synchronous, cancellationToken).ConfigureAwait(false);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -213,6 +239,39 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         }
     }
 
+    /// <summary>
+    /// The writer of the synchronous path: a connection of its own, outside the pool, opened and used only with blocking
+    /// calls. A pooled connection may have been used asynchronously before (creating the tables), and on Linux its socket
+    /// then stays non-blocking and registered with the event loop, which wakes a thread for every reply; measured, that
+    /// was four times the futex calls per batch. When the data source cannot be reproduced from its connection string (a
+    /// password provider, certificate callbacks), the pool is used after all.
+    /// </summary>
+    private MySqlConnection OpenSynchronousWriter()
+    {
+        if (!_poolOnly)
+        {
+            var builder = new MySqlConnectionStringBuilder(_dataSource.ConnectionString) { Pooling = false };
+            var connection = new MySqlConnection(builder.ConnectionString);
+            try
+            {
+                connection.Open();
+                return connection;
+            }
+            catch (MySqlException ex) when (!MariaDbErrors.IsTransient(ex))
+            {
+                connection.Dispose();
+                _poolOnly = true;
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        return _dataSource.OpenConnection();
+    }
+
     private async Task DropWriterAsync()
     {
         var writer = _writer;
@@ -235,6 +294,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         IReadOnlyList<AmbientReading> readings,
         PendingRow[] rows,
         IReadOnlyList<RejectedPayload> rejected,
+        bool synchronous,
         CancellationToken cancellationToken)
     {
         // A retry starts from scratch: forget the outcomes of the failed attempt.
@@ -246,7 +306,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             await InspectAsync(connection, cancellationToken).ConfigureAwait(false);
         }
 
-        if (await TryWriteWholeBatchAsync(connection, rows, rejected, cancellationToken).ConfigureAwait(false))
+        if (await TryWriteWholeBatchAsync(connection, rows, rejected, synchronous, cancellationToken).ConfigureAwait(false))
         {
             return RowPreparation.Result(rows, 0);
         }
@@ -362,7 +422,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     /// or the INSERT was refused (a reading already stored, a value refused): the transaction is then rolled back and
     /// the caller takes the careful path, statement by statement.
     /// </summary>
-    private async Task<bool> TryWriteWholeBatchAsync(MySqlConnection connection, PendingRow[] rows, IReadOnlyList<RejectedPayload> rejected, CancellationToken cancellationToken)
+    private async Task<bool> TryWriteWholeBatchAsync(MySqlConnection connection, PendingRow[] rows, IReadOnlyList<RejectedPayload> rejected, bool synchronous, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _uniqueKey) != UniqueKeyPresent || rejected.Count > 0 || rows.Length == 0 || rows.Length > AmbientSql.MaxRowsPerStatement)
         {
@@ -379,12 +439,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         FillPositionalRowParameters(command, rows, indices, _rowParameters);
         try
         {
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(command, synchronous, cancellationToken).ConfigureAwait(false);
         }
         catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry || MariaDbErrors.IsRowError(ex))
         {
             using var rollback = new MySqlCommand("ROLLBACK", connection);
-            await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(rollback, synchronous, cancellationToken).ConfigureAwait(false);
             return false;
         }
         finally
@@ -394,6 +454,18 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         }
 
         return true;
+    }
+
+    private static ValueTask<int> ExecuteAsync(MySqlCommand command, bool synchronous, CancellationToken cancellationToken)
+    {
+        if (synchronous)
+        {
+            // Blocking I/O stops at the command timeout, not at the token: honour a token that has already fired.
+            cancellationToken.ThrowIfCancellationRequested();
+            return new ValueTask<int>(command.ExecuteNonQuery());
+        }
+
+        return new ValueTask<int>(command.ExecuteNonQueryAsync(cancellationToken));
     }
 
     /// <summary>The fast path: one plain multi-row INSERT. <see langword="true"/> when it went in whole (every row new);
