@@ -14,7 +14,7 @@ public sealed class PrivateMosquitto : IAsyncDisposable
     private readonly string _config;
     private Process? _process;
 
-    private PrivateMosquitto(string binary, int port, string directory)
+    private PrivateMosquitto(string binary, int port, string directory, string? listenerOptions)
     {
         Binary = binary;
         Port = port;
@@ -22,6 +22,7 @@ public sealed class PrivateMosquitto : IAsyncDisposable
         _config = Path.Combine(directory, "mosquitto.conf");
         File.WriteAllText(_config, $"""
             listener {port} 127.0.0.1
+            {listenerOptions}
             allow_anonymous true
             user {Environment.UserName}
             persistence true
@@ -48,11 +49,12 @@ public sealed class PrivateMosquitto : IAsyncDisposable
         return candidates.FirstOrDefault(File.Exists);
     }
 
-    public static async Task<PrivateMosquitto> StartNewAsync()
+    /// <param name="listenerOptions">Lines for the listener, such as <c>certfile</c> and <c>keyfile</c> for TLS.</param>
+    public static async Task<PrivateMosquitto> StartNewAsync(string? listenerOptions = null)
     {
         var binary = FindBinary() ?? throw new InvalidOperationException("mosquitto is not installed (run ./test.sh, which installs it)");
         var directory = Directory.CreateTempSubdirectory("ambientmqtt-mosquitto-").FullName;
-        var server = new PrivateMosquitto(binary, FreePort(), directory);
+        var server = new PrivateMosquitto(binary, FreePort(), directory, listenerOptions);
         await server.StartAsync();
         return server;
     }
