@@ -33,7 +33,7 @@ public class BatchStatementBenchmarks
     public int BuildBatch()
     {
         var rows = _preparation.Prepare(_readings);
-        using var command = new MySqlCommand(_sql.InsertBatchTransaction(rows.Length));
+        using var command = new MySqlCommand(_sql.InsertBatch(rows.Length));
         MariaDbAmbientRepository.FillPositionalRowParameters(command, rows, RowPreparation.Candidates(rows), _reusable);
         var count = command.Parameters.Count;
         command.Parameters.Clear();

@@ -177,12 +177,12 @@ internal sealed class AmbientSql
     }
 
     /// <summary>
-    /// A whole batch in one round trip: the transaction, a plain multi-row INSERT (positional parameters, five per row, in
-    /// the order of <see cref="MariaDbAmbientRepository"/>'s row parameters), and the commit.
-    /// When the INSERT fails (a reading already stored, a value refused) the server stops there with the transaction
-    /// open and the statement rolled back; the caller rolls back and takes the careful path.
+    /// A whole batch in one statement and one round trip: a plain multi-row INSERT (positional parameters, five per row,
+    /// in the order of <see cref="MariaDbAmbientRepository"/>'s row parameters), committed on its own by autocommit. One
+    /// statement is atomic: when it fails (a reading already stored, a value refused) no row of it stays, and the caller
+    /// takes the careful path. The connection's sql_mode is set once, when it is opened (<see cref="SetSqlMode"/>).
     /// </summary>
-    public string InsertBatchTransaction(int rows)
+    public string InsertBatch(int rows)
     {
         var cached = _lastWholeBatch;
         if (cached?.Rows == rows)
@@ -191,15 +191,13 @@ internal sealed class AmbientSql
         }
 
         // Positional parameters: the driver binds them by position, with no name lookup per value.
-        var text = new StringBuilder(SetSqlMode.Length + (rows * 16) + 160);
-        text.Append(SetSqlMode).Append("START TRANSACTION;\n")
-            .Append("INSERT INTO ").Append(_table).Append(" (timestamp, identifier, temperature, humidity, pressure) VALUES ");
+        var text = new StringBuilder((rows * 12) + 100);
+        text.Append("INSERT INTO ").Append(_table).Append(" (timestamp, identifier, temperature, humidity, pressure) VALUES ");
         for (var row = 0; row < rows; row++)
         {
             text.Append(row == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)");
         }
 
-        text.Append(";\nCOMMIT;\n");
         var result = text.ToString();
         _lastWholeBatch = new CachedText(rows, result);
         return result;

@@ -201,6 +201,11 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
                     _writer = synchronous
                         ? OpenSynchronousWriter()
                         : await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+                    // Once per connection: the writer is kept open between batches, so the fast path need not repeat it. The
+                    // fast path's single INSERT commits by autocommit, whatever a server's init_connect may have said.
+                    using var mode = new MySqlCommand(AmbientSql.SetSqlMode + "SET SESSION autocommit = 1;", _writer);
+                    await ExecuteAsync(mode, synchronous, cancellationToken).ConfigureAwait(false);
                 }
 
                 opened = true;
@@ -418,9 +423,9 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
 
     /// <summary>
     /// The common case in one round trip: a batch of new readings that fits one statement and has nothing for the
-    /// dead-letter table goes in with its transaction and commit. <see langword="false"/> when the batch does not qualify
-    /// or the INSERT was refused (a reading already stored, a value refused): the transaction is then rolled back and
-    /// the caller takes the careful path, statement by statement.
+    /// dead-letter table goes in as one INSERT, committed by autocommit. <see langword="false"/> when the batch does not
+    /// qualify or the INSERT was refused (a reading already stored, a value refused): nothing of it stayed, and the caller
+    /// takes the careful path, statement by statement.
     /// </summary>
     private async Task<bool> TryWriteWholeBatchAsync(MySqlConnection connection, PendingRow[] rows, IReadOnlyList<RejectedPayload> rejected, bool synchronous, CancellationToken cancellationToken)
     {
@@ -435,7 +440,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             return false;
         }
 
-        using var command = new MySqlCommand(_sql.InsertBatchTransaction(indices.Count), connection);
+        using var command = new MySqlCommand(_sql.InsertBatch(indices.Count), connection);
         FillPositionalRowParameters(command, rows, indices, _rowParameters);
         try
         {
@@ -501,7 +506,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         return true;
     }
 
-    /// <summary>The row values without names, for <see cref="AmbientSql.InsertBatchTransaction"/>, in parameters taken from
+    /// <summary>The row values without names, for <see cref="AmbientSql.InsertBatch"/>, in parameters taken from
     /// <paramref name="reusable"/> (grown as needed).</summary>
     internal static void FillPositionalRowParameters(MySqlCommand command, PendingRow[] rows, List<int> indices, List<MySqlParameter> reusable)
     {
