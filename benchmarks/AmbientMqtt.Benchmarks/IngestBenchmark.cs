@@ -24,6 +24,7 @@ internal static partial class IngestBenchmark
         var count = 100_000;
         var runs = 3;
         var latencyCount = 300;
+        var warmup = 5000;
         string? mqtt = null;
         string? mariadb = null;
         var extra = new List<string>();
@@ -34,6 +35,7 @@ internal static partial class IngestBenchmark
                 case "--count": count = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--latency": latencyCount = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--mqtt": mqtt = args[++i]; break;
                 case "--mariadb": mariadb = args[++i]; break;
                 default: extra.Add(args[i]); break; // handed to MqttInsert, e.g. --Mqtt:Connections=2
@@ -50,6 +52,14 @@ internal static partial class IngestBenchmark
         Console.WriteLine();
         Console.WriteLine("| run | readings | rows/s | CPU µs/reading | peak RSS MB | lost | duplicated | elapsed s |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        if (warmup > 0)
+        {
+            // Not counted: the first burst also pays for this harness's own start (compiling its code, the servers'
+            // first pages), which would fall on the first measured run only.
+            var first = await BurstAsync(host, port, server, warmup, 0, extra);
+            Console.WriteLine($"| warm-up | {warmup} | {first.RowsPerSecond:F0} | {first.CpuMicrosPerReading:F1} | {first.PeakRssMb:F0} | {first.Lost} | {first.Duplicated} | {first.Elapsed.TotalSeconds:F2} |");
+        }
+
         var results = new List<BurstResult>();
         for (var run = 1; run <= runs; run++)
         {

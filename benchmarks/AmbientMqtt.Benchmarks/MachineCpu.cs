@@ -51,15 +51,16 @@ internal sealed class MachineCpu
         return new MachineCpu(processes, total - idle, total);
     }
 
-    /// <summary>CPU µs per reading by process name (processes started meanwhile count from zero), and the share of
-    /// the machine's time that was busy.</summary>
+    /// <summary>CPU µs per reading by process name (processes started meanwhile count from zero; kernel workers are
+    /// summed under "kworker"), and the share of the machine's time that was busy.</summary>
     public static (IReadOnlyList<(string Name, double Micros)> ByProcess, double BusyShare) Between(MachineCpu before, MachineCpu after, int readings, IReadOnlyDictionary<int, string> labels)
     {
         var byName = new Dictionary<string, long>();
         foreach (var (pid, (name, ticks)) in after._processes)
         {
-            var start = before._processes.TryGetValue(pid, out var earlier) && earlier.Name == name ? earlier.Ticks : 0;
-            var label = labels.TryGetValue(pid, out var l) ? l : name;
+            // By pid alone: kernel workers rename themselves after the queue they serve.
+            var start = before._processes.TryGetValue(pid, out var earlier) ? earlier.Ticks : 0;
+            var label = labels.TryGetValue(pid, out var l) ? l : name.StartsWith("kworker", StringComparison.Ordinal) ? "kworker" : name;
             byName[label] = byName.GetValueOrDefault(label) + (ticks - start);
         }
 

@@ -94,6 +94,7 @@ public sealed class IngestPipeline
     {
         await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), cancellationToken, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
+        await OpenWriterAsync().ConfigureAwait(false);
         _prepared = true;
     }
 
@@ -117,6 +118,7 @@ public sealed class IngestPipeline
         if (!_prepared)
         {
             await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), stoppingToken, stoppingToken).ConfigureAwait(false);
+            await OpenWriterAsync().ConfigureAwait(false);
             _prepared = true;
         }
 
@@ -129,6 +131,12 @@ public sealed class IngestPipeline
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default).ConfigureAwait(false);
     }
+
+    /// <summary>The writer's connection is opened at start, as the tutorial's is, not by the first reading.</summary>
+    private Task OpenWriterAsync()
+        => _repository is ISynchronousBatchWriter writer
+            ? Task.Factory.StartNew(writer.OpenWriter, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            : Task.CompletedTask;
 
     private void Run(CancellationToken stoppingToken, CancellationToken giveUp)
     {

@@ -8,4 +8,8 @@ internal interface ISynchronousBatchWriter
 {
     /// <inheritdoc cref="IAmbientRepository.WriteBatchAsync"/>
     BatchWriteResult WriteBatch(IReadOnlyList<AmbientReading> readings, IReadOnlyList<RejectedPayload> rejected, CancellationToken cancellationToken);
+
+    /// <summary>Opens the writer's connection ahead of the first batch (as the tutorial connects once, at start), so
+    /// the first readings do not wait for it. A failure is left for the first batch to meet and report.</summary>
+    void OpenWriter();
 }

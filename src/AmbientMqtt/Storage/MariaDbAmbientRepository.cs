@@ -135,6 +135,41 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     BatchWriteResult ISynchronousBatchWriter.WriteBatch(IReadOnlyList<AmbientReading> readings, IReadOnlyList<RejectedPayload> rejected, CancellationToken cancellationToken)
         => WriteBatchCoreAsync(readings, rejected, synchronous: true, cancellationToken).GetAwaiter().GetResult();
 
+    /// <inheritdoc/>
+    void ISynchronousBatchWriter.OpenWriter()
+    {
+        _writerGate.Wait();
+        try
+        {
+            if (_writer is not { State: ConnectionState.Open })
+            {
+                OpenWriterAsync(synchronous: true, CancellationToken.None).GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception ex) when (MariaDbErrors.IsDatabaseFailure(ex))
+        {
+            // The first batch opens it again, retrying and reporting as usual.
+            DropWriterAsync().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            _writerGate.Release();
+        }
+    }
+
+    private async Task OpenWriterAsync(bool synchronous, CancellationToken cancellationToken)
+    {
+        await DropWriterAsync().ConfigureAwait(false);
+        _writer = synchronous
+            ? OpenSynchronousWriter()
+            : await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+        // Once per connection: the writer is kept open between batches, so the fast path need not repeat it. The fast
+        // path's single INSERT commits by autocommit, whatever a server's init_connect may have said.
+        using var mode = new MySqlCommand(AmbientSql.SetSqlMode + "SET SESSION autocommit = 1;", _writer);
+        await ExecuteAsync(mode, synchronous, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<BatchWriteResult> WriteBatchCoreAsync(
         IReadOnlyList<AmbientReading> readings,
         IReadOnlyList<RejectedPayload> rejected,
@@ -197,19 +232,11 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             {
                 if (_writer is not { State: ConnectionState.Open })
                 {
-                    await DropWriterAsync().ConfigureAwait(false);
-                    _writer = synchronous
-                        ? OpenSynchronousWriter()
-                        : await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-
-                    // Once per connection: the writer is kept open between batches, so the fast path need not repeat it. The
-                    // fast path's single INSERT commits by autocommit, whatever a server's init_connect may have said.
-                    using var mode = new MySqlCommand(AmbientSql.SetSqlMode + "SET SESSION autocommit = 1;", _writer);
-                    await ExecuteAsync(mode, synchronous, cancellationToken).ConfigureAwait(false);
+                    await OpenWriterAsync(synchronous, cancellationToken).ConfigureAwait(false);
                 }
 
                 opened = true;
-                var result = await WriteAsync(_writer, readings, rows, rejected, synchronous, cancellationToken).ConfigureAwait(false);
+                var result = await WriteAsync(_writer!, readings, rows, rejected, synchronous, cancellationToken).ConfigureAwait(false);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
