@@ -152,7 +152,7 @@ else
 
 await using var subscriber = new MqttReadingSubscriber(subscribing, loggers.CreateLogger<MqttReadingSubscriber>());
 var pipeline = new IngestPipeline(subscriber, repository, ingest, loggers.CreateLogger<IngestPipeline>());
-pipeline.BatchCommitted += (_, e) => output.Print(e.Result);
+pipeline.BatchCommitted += (_, e) => output.Print(e.Result, e.MoreWaiting);
 subscriber.Connected += (_, e) => output.Line($"Connected with result code {e.ResultCode}");
 await using var publisher = new MqttReadingPublisher(publishing, loggers.CreateLogger<MqttReadingPublisher>());
 publisher.Connected += (_, e) => output.Line($"Connected with result code {e.ResultCode}");

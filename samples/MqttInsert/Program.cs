@@ -95,7 +95,7 @@ await using (dataSource)
     await using var subscriber = new MqttReadingSubscriber(mqtt, loggers.CreateLogger<MqttReadingSubscriber>());
     var pipeline = new IngestPipeline(subscriber, repository, ingest, loggers.CreateLogger<IngestPipeline>());
     using var output = new RowPrinter(Console.OpenStandardOutput());
-    pipeline.BatchCommitted += (_, e) => output.Print(e.Result);
+    pipeline.BatchCommitted += (_, e) => output.Print(e.Result, e.MoreWaiting);
     subscriber.Connected += (_, e) => output.Line($"Connected with result code {e.ResultCode}");
 
     try

@@ -6,13 +6,17 @@ namespace AmbientMqtt.Samples;
 /// <summary>
 /// The tutorial's per-row lines, written through one buffer flushed per batch. When rows come faster than a person reads
 /// (a large batch, or more than <see cref="PerSecondLimit"/> rows in a second: a backlog being drained, a burst) the
-/// batches of each <see cref="SummaryInterval"/> get one summary line together, so printing never costs throughput.
+/// batches of each <see cref="SummaryInterval"/> get one summary line together, so printing never costs throughput; the
+/// last batch of a burst is reported at once.
 /// </summary>
 internal sealed class RowPrinter : IDisposable
 {
     private const int PerRowLimit = 20;
     private const int PerSecondLimit = 50;
     private static readonly TimeSpan SummaryInterval = TimeSpan.FromMilliseconds(200);
+
+    // Once nothing more is waiting (the end of a burst), the summary goes out this soon, unless another batch comes first.
+    private static readonly TimeSpan IdleSummaryDelay = TimeSpan.FromMilliseconds(20);
     private readonly StreamWriter _writer;
     private readonly Lock _gate = new();
     private readonly Timer _summaryTimer;
@@ -23,7 +27,7 @@ internal sealed class RowPrinter : IDisposable
     private long _pendingInserted;
     private StoredRow? _pendingFirst;
     private StoredRow? _pendingLast;
-    private bool _summaryScheduled;
+    private long _summaryDue = long.MaxValue;
 
     public RowPrinter(Stream stdout)
     {
@@ -41,7 +45,10 @@ internal sealed class RowPrinter : IDisposable
         }
     }
 
-    public void Print(BatchWriteResult result)
+    /// <param name="result">The batch.</param>
+    /// <param name="moreWaiting">More messages are already waiting: a summary may wait for the next batches; otherwise
+    /// (the burst is over, or the pipeline keeps up) it is written at once.</param>
+    public void Print(BatchWriteResult result, bool moreWaiting)
     {
         lock (_gate)
         {
@@ -88,11 +95,16 @@ internal sealed class RowPrinter : IDisposable
                 WritePendingSummary();
                 _writer.Flush();
             }
-            else if (!_summaryScheduled && _pendingRows > 0)
+            else if (_pendingRows > 0)
             {
-                // Whatever the next batch does, these rows are reported within the interval.
-                _summaryScheduled = true;
-                _summaryTimer.Change(SummaryInterval, Timeout.InfiniteTimeSpan);
+                // Whatever the next batch does, these rows are reported within the interval, or soon after a burst ends.
+                var delay = moreWaiting ? SummaryInterval : IdleSummaryDelay;
+                var due = now + (long)delay.TotalMilliseconds;
+                if (due < _summaryDue)
+                {
+                    _summaryDue = due;
+                    _summaryTimer.Change(delay, Timeout.InfiniteTimeSpan);
+                }
             }
         }
     }
@@ -111,7 +123,6 @@ internal sealed class RowPrinter : IDisposable
     {
         lock (_gate)
         {
-            _summaryScheduled = false;
             WritePendingSummary();
             _writer.Flush();
         }
@@ -130,6 +141,7 @@ internal sealed class RowPrinter : IDisposable
         _pendingRows = 0;
         _pendingInserted = 0;
         _lastSummary = Environment.TickCount64;
+        _summaryDue = long.MaxValue;
     }
 
     private static string Describe(StoredRow row)

@@ -214,7 +214,7 @@ public sealed class IngestPipeline
             Interlocked.Add(ref _duplicates, result.Duplicates);
             Interlocked.Add(ref _rejected, result.Rejected);
             AmbientMetrics.BatchCommitted(result, readings, messages.Count, _timeProvider.GetUtcNow());
-            BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), _timeProvider.GetElapsedTime(started)));
+            BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), _timeProvider.GetElapsedTime(started), reader.TryPeek(out _)));
             return true;
 
             async Task WriteAsync(CancellationToken ct) => result = await _repository.WriteBatchAsync(readings, rejected, ct).ConfigureAwait(false);
