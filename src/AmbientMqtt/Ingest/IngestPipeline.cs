@@ -17,6 +17,9 @@ namespace AmbientMqtt.Ingest;
 /// loses nothing: the broker delivers what was not acknowledged again, and the idempotent insert turns a redelivery into
 /// a no-op. The writer takes whatever is waiting (up to <see cref="IngestOptions.MaxBatchSize"/>) and never waits for
 /// company, so a lone reading is written at once.</para>
+/// <para>The pipeline runs on a thread of its own. With <see cref="Storage.MariaDbAmbientRepository"/> it writes with
+/// blocking I/O on a connection it opens for itself, and with <see cref="Mqtt.MqttReadingSubscriber"/> it is woken
+/// directly as messages arrive; other repositories and subscribers are used through their asynchronous interfaces.</para>
 /// <para>A payload that cannot become a row is acknowledged and set aside in the dead-letter table with its reason; it
 /// never stops the pipeline or fails the batch around it. While the database is unreachable the batch is retried with
 /// backoff and nothing is acknowledged, so the broker stops sending once the subscriber's window of unacknowledged

@@ -12,8 +12,8 @@ namespace AmbientMqtt.Mqtt;
 /// <para>MQTTnet reads every packet with at least two small reads (fixed header, then body); here one read of up to
 /// 64 KiB serves hundreds of packets. Likewise every acknowledgement would be a separate small write: a write here only
 /// copies into a pending buffer, and one sender at a time, started on the thread pool, sends whatever has gathered.</para>
-/// <para>With an <see cref="IPublishSink"/> (a subscriber), the stream follows the MQTT packet boundaries of what it
-/// reads. A whole QoS 0 or 1 PUBLISH is decoded here (topic, packet id, payload copied out of the buffer) and handed to
+/// <para>With an <see cref="IPublishSink"/> (a subscriber), a thread of the stream's own reads the socket with blocking
+/// calls and follows the MQTT packet boundaries of what it reads. A whole QoS 0 or 1 PUBLISH is decoded here (topic, packet id, payload copied out of the buffer) and handed to
 /// the sink; MQTTnet never sees it, so none of its per-message work (packet and message objects, queue, processing task,
 /// event arguments, acknowledgement packet) is spent. Its PUBACK is written here too, by
 /// <see cref="TryAcknowledge"/>, between MQTTnet's own packets. Everything else (CONNACK, SUBACK, PINGRESP, DISCONNECT,

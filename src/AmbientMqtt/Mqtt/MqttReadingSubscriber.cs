@@ -20,6 +20,8 @@ namespace AmbientMqtt.Mqtt;
 /// at QoS 1 when the broker has no session for it, and sets MQTT 5 Receive Maximum so that at most
 /// <see cref="MqttOptions.ReceiveMaximum"/> messages per connection are unacknowledged: since nothing is acknowledged
 /// before it is stored, that keeps memory bounded however far behind the database is, and holds the broker back.</para>
+/// <para>Each connection reads on a thread of its own and decodes QoS 0 and 1 PUBLISH packets itself, straight from its
+/// read buffer, and writes their PUBACKs; MQTTnet keeps the connection, the subscription, keep-alive and QoS 2.</para>
 /// <para>With <see cref="MqttOptions.Connections"/> above 1 it opens that many connections (client ids
 /// <c>&lt;ClientId&gt;-1</c>, …) on the shared subscription <c>$share/&lt;ClientId&gt;/&lt;Topic&gt;</c>.</para>
 /// </remarks>
