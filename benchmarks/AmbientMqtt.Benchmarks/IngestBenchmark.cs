@@ -36,6 +36,7 @@ internal static partial class IngestBenchmark
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--latency": latencyCount = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--insert": MqttInsertProcess.InsertAssembly = Path.GetFullPath(args[++i]); break;
                 case "--mqtt": mqtt = args[++i]; break;
                 case "--mariadb": mariadb = args[++i]; break;
                 default: extra.Add(args[i]); break; // handed to MqttInsert, e.g. --Mqtt:Connections=2
@@ -290,9 +291,12 @@ internal static partial class IngestBenchmark
 
         public ConcurrentQueue<double> Latencies { get; } = new();
 
+        /// <summary>Gets or sets another build of MqttInsert to run (<c>--insert path/MqttInsert.dll</c>), such as a published one.</summary>
+        public static string? InsertAssembly { get; set; }
+
         public static MqttInsertProcess Start(string host, int port, string topic, string clientId, string connectionString, List<string> extra)
         {
-            var dll = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "MqttInsert", "bin", "Release", "net10.0", "MqttInsert.dll");
+            var dll = InsertAssembly ?? Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "MqttInsert", "bin", "Release", "net10.0", "MqttInsert.dll");
             var info = new ProcessStartInfo("dotnet")
             {
                 RedirectStandardOutput = true,
