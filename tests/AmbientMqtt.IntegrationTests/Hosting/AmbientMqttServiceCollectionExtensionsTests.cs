@@ -1,3 +1,4 @@
+using System.Globalization;
 using AmbientMqtt.Ingest;
 using AmbientMqtt.IntegrationTests.Infrastructure;
 using AmbientMqtt.Mqtt;
@@ -90,8 +91,10 @@ public sealed class AmbientMqttServiceCollectionExtensionsTests(MqttServer broke
         Environment.ExitCode.Should().Be(0);
     }
 
-    [Fact]
-    public async Task StopAsync_WhileABacklogDrains_CommitsWhatItHoldsAndTheNextStartStoresTheRestExactlyOnce()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)] // a shared subscription: acknowledgements grouped by the connection each message came on
+    public async Task StopAsync_WhileABacklogDrains_CommitsWhatItHoldsAndTheNextStartStoresTheRestExactlyOnce(int connections)
     {
         broker.RequireAvailable();
         Environment.ExitCode = 0;
@@ -99,7 +102,11 @@ public sealed class AmbientMqttServiceCollectionExtensionsTests(MqttServer broke
         await using var database = await mariaDb.CreateDatabaseAsync(TestContext.Current.CancellationToken);
         var topic = $"test/{Guid.NewGuid():N}/bme";
         var clientId = "ingest-" + Guid.NewGuid().ToString("N")[..8];
-        var small = new Dictionary<string, string?> { ["Ingest:MaxBatchSize"] = "50" };
+        var small = new Dictionary<string, string?>
+        {
+            ["Ingest:MaxBatchSize"] = "50",
+            ["Mqtt:Connections"] = connections.ToString(CultureInfo.InvariantCulture),
+        };
         var first = HostedPipelines.Ingest(broker, topic, clientId, database, extra: small);
         var pipeline = first.Services.GetRequiredService<IngestPipeline>();
         await HostedPipelines.StartSubscribedAsync(first, Long);
@@ -120,7 +127,7 @@ public sealed class AmbientMqttServiceCollectionExtensionsTests(MqttServer broke
         committedAtStop.Should().Be(pipeline.Inserted, "what the pipeline took in was committed before it stopped, and nothing more");
         Environment.ExitCode.Should().Be(0);
 
-        using var second = HostedPipelines.Ingest(broker, topic, clientId, database);
+        using var second = HostedPipelines.Ingest(broker, topic, clientId, database, extra: small);
         await second.StartAsync(TestContext.Current.CancellationToken);
         var rows = await MqttInsertRun.WaitForRowsAsync(database, Count, Long);
         await second.StopAsync(TestContext.Current.CancellationToken);
