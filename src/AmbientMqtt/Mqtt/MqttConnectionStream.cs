@@ -103,18 +103,6 @@ internal sealed class MqttConnectionStream : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>Gets a value indicating whether an acknowledgement can still go out on this connection.</summary>
-    public bool IsOpen
-    {
-        get
-        {
-            lock (_writeGate)
-            {
-                return _disposed == 0 && _sendError is null;
-            }
-        }
-    }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)

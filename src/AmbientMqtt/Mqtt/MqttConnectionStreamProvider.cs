@@ -42,40 +42,28 @@ internal sealed class MqttConnectionStreamProvider : IMqttClientStreamProvider
         Stream? transport = null;
         try
         {
-            if (_sink is null)
-            {
-                await socket.ConnectAsync(brokerEndPoint, cancellationToken).ConfigureAwait(false);
-                transport = new NetworkStream(socket, ownsSocket: true);
-                if (_options.UseTls)
+            // Connected and authenticated with blocking calls, off the caller's thread. A subscriber connection is then
+            // only ever used with blocking calls (its receive thread reads, acknowledgements are written), so its socket
+            // stays in blocking mode: on Linux a socket that has seen one asynchronous call turns non-blocking for good,
+            // and every blocking call then goes through the event loop. A publisher's connection, read asynchronously by
+            // MQTTnet, turns non-blocking at its first read, which is all it needs.
+            transport = await Task.Run(
+                () =>
                 {
-                    var tls = new SslStream(transport, leaveInnerStreamOpen: false);
-                    transport = tls;
-                    await tls.AuthenticateAsClientAsync(TlsOptions(), cancellationToken).ConfigureAwait(false);
-                }
-            }
-            else
-            {
-                // A subscriber connection is only ever used with blocking calls (its receive thread reads, acknowledgements
-                // are written), so the socket stays in blocking mode: on Linux a socket that has seen one asynchronous
-                // call turns non-blocking for good, and every blocking call then goes through the event loop.
-                transport = await Task.Run(
-                    () =>
+                    using var abort = cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket);
+                    socket.Connect(brokerEndPoint);
+                    Stream stream = new NetworkStream(socket, ownsSocket: true);
+                    if (_options.UseTls)
                     {
-                        using var abort = cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket);
-                        socket.Connect(brokerEndPoint);
-                        Stream stream = new NetworkStream(socket, ownsSocket: true);
-                        if (_options.UseTls)
-                        {
-                            var tls = new SslStream(stream, leaveInnerStreamOpen: false);
-                            stream = tls;
-                            tls.AuthenticateAsClient(TlsOptions());
-                        }
+                        var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                        stream = tls;
+                        tls.AuthenticateAsClient(TlsOptions());
+                    }
 
-                        return stream;
-                    },
-                    cancellationToken).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
+                    return stream;
+                },
+                cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
 
             _receiveGate?.NewEpoch();
             return new MqttConnectionStream(transport, socket, _receiveGate, _sink);

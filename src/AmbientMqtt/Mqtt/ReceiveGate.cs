@@ -84,32 +84,18 @@ internal sealed class ReceiveGate
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired while waiting.</exception>
     public void WaitToRead(CancellationToken cancellationToken)
     {
-        var wait = WaitToReadAsync(cancellationToken);
-        if (!wait.IsCompleted)
-        {
-            try
-            {
-                wait.Wait(cancellationToken);
-            }
-            catch (AggregateException ex) when (ex.InnerException is OperationCanceledException canceled)
-            {
-                throw canceled;
-            }
-        }
-    }
-
-    /// <summary>Completes at once while reading is allowed; otherwise when enough messages have been released.</summary>
-    public Task WaitToReadAsync(CancellationToken cancellationToken)
-    {
+        Task resume;
         lock (_gate)
         {
             if (_inHand < _pauseAt)
             {
-                return Task.CompletedTask;
+                return;
             }
 
             _resume ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _resume.Task.WaitAsync(cancellationToken);
+            resume = _resume.Task;
         }
+
+        resume.Wait(cancellationToken);
     }
 }
