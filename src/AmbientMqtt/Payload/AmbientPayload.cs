@@ -19,7 +19,8 @@ namespace AmbientMqtt;
 /// <c>identifier</c> field only when the reading has one and a <c>seq</c> field only when it has a
 /// <see cref="AmbientReading.Sequence"/>. It refuses, with an <see cref="ArgumentException"/>, what a payload cannot
 /// carry: a value that is not finite, an instant outside the years 1 to 9999 in UTC, an identifier that is empty,
-/// longer than <see cref="MaxIdentifierLength"/> characters or not text (a lone UTF-16 surrogate), a negative sequence.
+/// longer than <see cref="MaxIdentifierLength"/> characters, not text (a lone UTF-16 surrogate) or holding a control
+/// character, a negative sequence.
 /// </para>
 /// <para>
 /// Decoding never throws from <see cref="TryDecode"/>, whatever the bytes: every payload is a reading or a reason that
@@ -41,8 +42,9 @@ namespace AmbientMqtt;
 /// exponent; any other value (<c>1.5</c>, <c>"7"</c>, <c>-1</c>, <c>1e30</c>, <c>null</c>), or a second <c>seq</c>, leaves
 /// <see cref="AmbientReading.Sequence"/> <see langword="null"/> and keeps the reading: the field is an extra for gap
 /// detection, not part of the reading;</item>
-/// <item>an <c>identifier</c> holding a lone UTF-16 surrogate (<c>"\ud800"</c>, valid JSON but not text) refuses the
-/// payload; one in an extra field is ignored with the field.</item>
+/// <item>an <c>identifier</c> holding a lone UTF-16 surrogate (<c>"\ud800"</c>, valid JSON but not text) or a control
+/// character (<c>"node\n7"</c>, which would forge a line wherever the identifier is printed) refuses the payload; one
+/// in an extra field is ignored with the field.</item>
 /// </list>
 /// </remarks>
 public static class AmbientPayload
@@ -256,12 +258,30 @@ public static class AmbientPayload
                 $"field 'identifier': holds a lone UTF-16 surrogate (\\u{(int)identifier[lone]:x4} at character {CountRunes(identifier[..lone]) + 1}), which is not text");
         }
 
+        // A line break or an escape sequence in a node's name would forge or garble every line that shows it: the
+        // console's rows, log lines, CSV exports.
+        var control = IndexOfControl(identifier);
+        if (control >= 0)
+        {
+            return string.Create(
+                CultureInfo.InvariantCulture,
+                $"field 'identifier': holds a control character (U+{(int)identifier[control]:X4} at character {CountRunes(identifier[..control]) + 1}), which would break the lines that show it");
+        }
+
         if (identifier.Length > MaxIdentifierLength && CountRunes(identifier) > MaxIdentifierLength)
         {
             return $"field 'identifier': is {CountRunes(identifier)} characters long; the table holds at most {MaxIdentifierLength}";
         }
 
         return null;
+    }
+
+    // What char.IsControl finds: C0 (U+0000 to U+001F), DEL and C1 (U+007F to U+009F).
+    private static int IndexOfControl(ReadOnlySpan<char> text)
+    {
+        var c0 = text.IndexOfAnyInRange('\u0000', '\u001F');
+        var c1 = text.IndexOfAnyInRange('\u007F', '\u009F');
+        return c0 < 0 ? c1 : c1 < 0 ? c0 : Math.Min(c0, c1);
     }
 
     private static int CountRunes(string s)

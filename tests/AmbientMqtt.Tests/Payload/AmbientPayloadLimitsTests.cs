@@ -37,6 +37,30 @@ public sealed class AmbientPayloadLimitsTests
         error.Should().Be($"field 'identifier': holds a lone UTF-16 surrogate ({where}), which is not text");
     }
 
+    [Theory]
+    [InlineData("node\\n7", "U+000A at character 5")]
+    [InlineData("\\u001b[2Jnode", "U+001B at character 1")]
+    [InlineData("🌡\\u0000", "U+0000 at character 2")]
+    [InlineData("a\\r", "U+000D at character 2")]
+    [InlineData("a\\u007f", "U+007F at character 2")]
+    [InlineData("a\\u0085b", "U+0085 at character 2")]
+    public void TryDecode_ControlCharacterInIdentifier_RejectsNamingIt(string escaped, string where)
+    {
+        var payload = $$"""{"timestamp": "2024-10-07T23:54:50Z", {{Values}}, "identifier": "{{escaped}}"}""";
+
+        AmbientPayload.TryDecode(Encoding.UTF8.GetBytes(payload), out _, out var error).Should().BeFalse();
+
+        error.Should().Be($"field 'identifier': holds a control character ({where}), which would break the lines that show it");
+    }
+
+    [Fact]
+    public void Encode_ControlCharacterInIdentifier_ThrowsArgumentException()
+    {
+        var act = () => AmbientPayload.Encode(new AmbientReading(Instant.FromUtc(2024, 1, 1, 0, 0), 1, 2, 3, "node\n7"));
+
+        act.Should().Throw<ArgumentException>().WithMessage("field 'identifier': holds a control character (U+000A at character 5)*");
+    }
+
     [Fact]
     public void Decode_EscapedSurrogatePairInIdentifier_IsOneCharacter()
     {

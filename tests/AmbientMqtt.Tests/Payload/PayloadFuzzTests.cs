@@ -336,7 +336,7 @@ public sealed class PayloadFuzzTests
         Assert.True(reading.Timestamp >= FirstInstant);
         if (reading.Identifier is { } identifier)
         {
-            Assert.True(identifier.Length > 0 && IsValidUtf16(identifier) && identifier.EnumerateRunes().Count() <= AmbientPayload.MaxIdentifierLength, identifier);
+            Assert.True(identifier.Length > 0 && IsValidUtf16(identifier) && !identifier.Any(char.IsControl) && identifier.EnumerateRunes().Count() <= AmbientPayload.MaxIdentifierLength, identifier);
         }
 
         Assert.True(reading.Sequence is null or >= 0);
@@ -347,7 +347,7 @@ public sealed class PayloadFuzzTests
     {
         var valid = reading.Timestamp >= FirstInstant
             && double.IsFinite(reading.Temperature) && double.IsFinite(reading.Humidity) && double.IsFinite(reading.Pressure)
-            && (reading.Identifier is null || (reading.Identifier.Length > 0 && IsValidUtf16(reading.Identifier)
+            && (reading.Identifier is null || (reading.Identifier.Length > 0 && IsValidUtf16(reading.Identifier) && !reading.Identifier.Any(char.IsControl)
                 && reading.Identifier.EnumerateRunes().Count() <= AmbientPayload.MaxIdentifierLength))
             && reading.Sequence is null or >= 0;
         byte[] bytes;

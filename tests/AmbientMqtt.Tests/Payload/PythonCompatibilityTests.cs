@@ -92,6 +92,9 @@ public sealed class PythonCompatibilityTests
 
         // A lone surrogate in the identifier: json reads it, but no UTF-8 column can store it; we refuse it.
         { Reading("\"2024-10-07T23:54:50Z\"", ", \"identifier\": \"\\ud800\""), false, true },
+
+        // A line break in the identifier: Python stores it, we refuse it (it would forge a line of the console's output).
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"identifier\": \"node\\n7\""), false, true },
     };
 
     [Theory]
