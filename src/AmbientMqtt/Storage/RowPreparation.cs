@@ -72,6 +72,7 @@ internal sealed class RowPreparation
             row.Temperature = PythonRound.Round2(reading.Temperature);
             row.Humidity = PythonRound.Round2(reading.Humidity);
             row.Pressure = PythonRound.Round2(reading.Pressure);
+            row.Sequence = reading.Sequence;
 
             // The table keeps microseconds (DATETIME(6)), as Python's datetime does: truncate, never round up.
             if (!TryTruncate(reading.Timestamp, out var instant) || !FitsInZone(instant))
