@@ -90,8 +90,8 @@ public sealed class DashboardOptions
     }
 
     /// <summary>The addresses to listen on.</summary>
-    internal IReadOnlyList<ListenAddress> Addresses() =>
-        (Urls ?? DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+    internal IReadOnlyList<ListenAddress> Addresses(string defaultUrls = DefaultUrls) =>
+        (Urls ?? defaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(u => ListenAddress.TryParse(u, out var a, out var problem) ? a : throw new ArgumentException($"Dashboard:Urls: '{u}' {problem}"))
             .ToList();
 }

@@ -54,12 +54,23 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <c>Dashboard:Password</c>, …).</exception>
     /// <exception cref="IOException">A port given in <see cref="DashboardOptions.Urls"/> is taken; the message names it
     /// and says how to choose another.</exception>
-    public static async Task<DashboardServer> StartAsync(
+    public static Task<DashboardServer> StartAsync(
         IAmbientReader reader,
         DashboardOptions options,
         IngestPipeline? pipeline = null,
         ILoggerFactory? loggerFactory = null,
         CancellationToken cancellationToken = default)
+        => StartAsync(reader, options, pipeline, loggerFactory, DashboardOptions.DefaultUrls, cancellationToken);
+
+    /// <summary><see cref="StartAsync(IAmbientReader, DashboardOptions, IngestPipeline?, ILoggerFactory?, CancellationToken)"/>
+    /// with another default address, so that a test can see the fallback without taking port 8080.</summary>
+    internal static async Task<DashboardServer> StartAsync(
+        IAmbientReader reader,
+        DashboardOptions options,
+        IngestPipeline? pipeline,
+        ILoggerFactory? loggerFactory,
+        string defaultUrls,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(options);
@@ -71,7 +82,7 @@ public sealed class DashboardServer : IAsyncDisposable
 
         loggerFactory ??= NullLoggerFactory.Instance;
         var logger = loggerFactory.CreateLogger("AmbientMqtt.Dashboard");
-        var addresses = options.Addresses();
+        var addresses = options.Addresses(defaultUrls);
         var feed = new AmbientLiveFeed();
         if (pipeline is not null)
         {
