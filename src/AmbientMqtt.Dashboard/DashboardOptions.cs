@@ -29,6 +29,13 @@ public sealed class DashboardOptions
     /// <value>The default value is <see langword="null"/>: no password, loopback only.</value>
     public string? Password { get; set; }
 
+    /// <summary>
+    /// Gets or sets the MariaDB connection string the dashboard reads with, when it should not use the program's own:
+    /// a user that may only <c>SELECT</c> (<c>GRANT SELECT ON iot_storage.* TO 'dashboard'@'localhost'</c>).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: the program's <c>Database:ConnectionString</c>.</value>
+    public string? ConnectionString { get; set; }
+
     /// <summary>Gets or sets after how long without a reading the page marks a node as stale.</summary>
     /// <value>The default value is 1 minute (readings come every 5 seconds by default).</value>
     public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(1);
@@ -74,6 +81,19 @@ public sealed class DashboardOptions
         if (beyondLoopback.Count > 0 && string.IsNullOrEmpty(Password))
         {
             errors.Add($"{section}:Password: must be set to serve the dashboard beyond loopback ({section}:Urls has {string.Join(", ", beyondLoopback)}); set one, or listen on 127.0.0.1");
+        }
+
+        if (ConnectionString is not null)
+        {
+            try
+            {
+                _ = new MySqlConnector.MySqlConnectionStringBuilder(ConnectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                // The message names the bad keyword, never the password.
+                errors.Add($"{section}:ConnectionString: {ex.Message}");
+            }
         }
 
         if (StaleAfter <= TimeSpan.Zero)

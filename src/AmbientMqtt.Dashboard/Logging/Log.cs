@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9056, Level = LogLevel.Debug, Message = "CSV export {Path}: {Rows} row(s) in {ElapsedMilliseconds:0} ms")]
     public static partial void CsvWritten(ILogger logger, PathString path, long rows, double elapsedMilliseconds);
+
+    [LoggerMessage(EventId = 9057, Level = LogLevel.Critical, Message = "{Reason}")]
+    public static partial void CannotListen(ILogger logger, string reason);
 }
