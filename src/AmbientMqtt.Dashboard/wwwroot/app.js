@@ -218,7 +218,8 @@
     for (const id of state.order) {
       const n = state.nodes.get(id);
       const base = series.length;
-      series.push({ label: id, stroke: n.color, width: 1.75, show: n.visible, spanGaps: false, points: { show: false } });
+      // Points are drawn where the line is sparse (uPlot's default), so a lone bucket shows as a dot.
+      series.push({ label: id, stroke: n.color, fill: undefined, width: 1.75, show: n.visible, spanGaps: false });
       series.push({ label: id + " min", stroke: "transparent", width: 0, show: n.visible, spanGaps: false, points: { show: false } });
       series.push({ label: id + " max", stroke: "transparent", width: 0, show: n.visible, spanGaps: false, points: { show: false } });
       bands.push({ series: [base + 2, base + 1], fill: n.color + "2e" });
