@@ -324,8 +324,8 @@
         name.append(swatch, document.createTextNode(id)); // text, never HTML: an identifier is whatever a node sent
         row.append(name, document.createElement("td"), document.createElement("td"), document.createElement("td"), document.createElement("td"));
         row.addEventListener("click", () => toggle(id));
-        body.append(row);
       }
+      body.append(row); // (again, for one already there: the rows follow the series order)
       const n = state.nodes.get(id);
       row.firstChild.firstChild.style.background = n.color;
       row.classList.toggle("off", !n.visible);

@@ -5,6 +5,8 @@ using AmbientMqtt.IntegrationTests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using MQTTnet;
 using MQTTnet.Protocol;
+using NodaTime;
+using AmbientMqtt.Dashboard;
 
 namespace AmbientMqtt.IntegrationTests.Dashboard;
 
@@ -21,27 +23,66 @@ public sealed partial class DashboardBrowserTests : IDisposable
     [Fact]
     public async Task AmbientStation_PageInChromium_DrawsEveryPanelNamesTheNodesAndShowsNewReadingsWithoutAReload()
     {
-        if (HeadlessChromium.Binary is null)
-        {
-            ServerEnvironment.SkipOrFail("This test opens the dashboard in a real browser, which needs headless Chromium (Debian package chromium); none was found at /usr/bin/chromium or in PATH.");
-        }
-
+        RequireChromium();
         await using var station = SampleProcess.Start("AmbientStation", [
             "--Publish:Interval=00:00:00.500", $"--Database:Path={Path.Combine(_directory, "station.db")}", "--Dashboard:Urls=http://127.0.0.1:0"]);
         var url = DashboardLine().Match(await station.WaitForOutputAsync(l => DashboardLine().IsMatch(l), TimeSpan.FromSeconds(60))).Groups[1].Value;
         var port = int.Parse(BrokerLine().Match(station.Output.First(l => BrokerLine().IsMatch(l))).Groups[1].Value, CultureInfo.InvariantCulture);
         await station.WaitForOutputAsync(l => l.StartsWith("●NEW_DATA:", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
 
-        // A second node with six hours of history, through the station's own broker, subscriber and pipeline.
+        // More nodes, through the station's own broker, subscriber and pipeline: one with six hours of history before
+        // the page opens, one the page has never seen while it stays open.
         using var mqtt = new MqttClientFactory().CreateMqttClient();
         await mqtt.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("browser-test-" + Guid.NewGuid().ToString("N")[..8]).Build(), Ct);
         var now = DateTimeOffset.UtcNow;
-        await PublishAsync(mqtt, "greenhouse", Enumerable.Range(0, 72).Select(i => now.AddMinutes(-360 + (i * 5))), 12);
-        await WaitForNodesAsync(url, 2);
+        await CheckPageAsync(
+            url,
+            async () =>
+            {
+                await PublishAsync(mqtt, "greenhouse", Enumerable.Range(0, 72).Select(i => now.AddMinutes(-360 + (i * 5))), 12);
+                await WaitForNodesAsync(url, 2);
+            },
+            () => PublishAsync(mqtt, "cellar", Enumerable.Range(0, 40).Select(i => now.AddMinutes(-200 + (i * 5))), 4),
+            ["greenhouse", "tochigi_iot_899"]);
 
+        station.Terminate();
+        (await station.WaitForExitAsync(TimeSpan.FromSeconds(30))).Should().Be(0, station.Describe());
+    }
+
+    [Fact]
+    public async Task DashboardServer_PageInChromium_DrawsEveryPanelAndShowsPublishedReadingsWithoutAReload()
+    {
+        RequireChromium();
+        await using var store = new SqliteReadSideStore();
+        await store.CreateTablesAsync();
+        var now = SystemClock.Instance.GetCurrentInstant();
+        await store.InsertAsync(ReadSideStore.Generate(now - Duration.FromHours(6), Duration.FromHours(6), Duration.FromMinutes(2), ["balcony", "greenhouse"]), "Asia/Tokyo");
+        await store.RebuildSummariesAsync();
+        await using var server = await DashboardServer.StartAsync(store.CreateReader("Asia/Tokyo"), new DashboardOptions { Urls = "http://127.0.0.1:0" }, cancellationToken: Ct);
+
+        await CheckPageAsync(
+            server.Url,
+            () => Task.CompletedTask,
+            async () =>
+            {
+                // What an ingest pipeline does: the rows committed, then handed to the live clients.
+                var rows = ReadSideStore.Generate(now - Duration.FromMinutes(200), Duration.FromMinutes(200), Duration.FromMinutes(5), ["cellar"]);
+                await store.InsertAsync(rows, "Asia/Tokyo");
+                foreach (var row in rows)
+                {
+                    server.Feed.Publish(new StoredReading(row.Utc.InZone(DateTimeZoneProviders.Tzdb["Asia/Tokyo"]).ToDateTimeOffset(), row.Identifier, row.Temperature, row.Humidity, row.Pressure));
+                }
+            },
+            ["balcony", "greenhouse"]);
+    }
+
+    /// <summary>Opens the page, checks the first screenshot, adds a node while it stays open, checks the second.</summary>
+    private static async Task CheckPageAsync(string url, Func<Task> history, Func<Task> live, string[] nodes)
+    {
+        await history();
         await using var chromium = await HeadlessChromium.StartAsync(1100, 1300, Ct);
         await chromium.NavigateAsync(url + "/", Ct);
-        await chromium.WaitForAsync("window.ambientDashboard && ambientDashboard.ready && ambientDashboard.nodes().length === 2", TimeSpan.FromSeconds(30), Ct);
+        await chromium.WaitForAsync($"window.ambientDashboard && ambientDashboard.ready && ambientDashboard.nodes().length === {nodes.Length}", TimeSpan.FromSeconds(30), Ct);
         await Task.Delay(500, Ct);
         var firstPng = await chromium.ScreenshotAsync(Ct);
         var first = PngImage.Decode(firstPng);
@@ -49,19 +90,21 @@ public sealed partial class DashboardBrowserTests : IDisposable
         var panels = await PanelsAsync(chromium);
         Save("dashboard-1.png", firstPng);
 
-        panels.Should().HaveCount(3);
+        panels.Select(p => p.Name).Should().Equal("temperature", "humidity", "pressure");
         foreach (var panel in panels)
         {
             first.DistinctColors(panel.Left, panel.Top, panel.Width, panel.Height).Should().BeGreaterThan(20, $"the {panel.Name} panel has axes, grid and lines drawn");
-            first.Count(panel.Left, panel.Top, panel.Width, panel.Height, colors["greenhouse"], 40).Should().BeGreaterThan(50, $"greenhouse's line is drawn in the {panel.Name} panel");
+            foreach (var node in nodes.Where(n => n != "tochigi_iot_899"))
+            {
+                first.Count(panel.Left, panel.Top, panel.Width, panel.Height, colors[node], 40).Should().BeGreaterThan(50, $"{node}'s line is drawn in the {panel.Name} panel");
+            }
         }
 
-        (await LegendAsync(chromium)).Should().Equal("greenhouse", "tochigi_iot_899");
+        (await LegendAsync(chromium)).Should().Equal(nodes);
 
-        // New readings, of a node the page has never seen, while it stays open.
         await chromium.EvaluateAsync("window.noReload = 42", Ct);
         var seen = (await chromium.EvaluateAsync("ambientDashboard.liveReadings", Ct)).GetInt32();
-        await PublishAsync(mqtt, "cellar", Enumerable.Range(0, 40).Select(i => now.AddMinutes(-200 + (i * 5))), 4);
+        await live();
         await chromium.WaitForAsync("ambientDashboard.nodes().includes('cellar')", TimeSpan.FromSeconds(30), Ct);
         await Task.Delay(800, Ct);
         var secondPng = await chromium.ScreenshotAsync(Ct);
@@ -73,14 +116,20 @@ public sealed partial class DashboardBrowserTests : IDisposable
         (await chromium.EvaluateAsync("window.noReload === 42 && performance.getEntriesByType('navigation').length === 1 && ambientDashboard.loads === 1", Ct)).GetBoolean()
             .Should().BeTrue("the readings arrived without a reload");
         (await chromium.EvaluateAsync("ambientDashboard.liveReadings", Ct)).GetInt32().Should().BeGreaterThanOrEqualTo(seen + 40);
-        (await LegendAsync(chromium)).Should().Equal("cellar", "greenhouse", "tochigi_iot_899");
+        (await LegendAsync(chromium)).Should().Equal(nodes.Append("cellar").Order(StringComparer.Ordinal));
         foreach (var panel in panels)
         {
+            first.Count(panel.Left, panel.Top, panel.Width, panel.Height, colors["cellar"], 40).Should().BeLessThan(10, $"cellar was not in the first {panel.Name} panel");
             second.Count(panel.Left, panel.Top, panel.Width, panel.Height, colors["cellar"], 40).Should().BeGreaterThan(30, $"cellar's new line is drawn in the {panel.Name} panel");
         }
+    }
 
-        station.Terminate();
-        (await station.WaitForExitAsync(TimeSpan.FromSeconds(30))).Should().Be(0, station.Describe());
+    private static void RequireChromium()
+    {
+        if (HeadlessChromium.Binary is null)
+        {
+            ServerEnvironment.SkipOrFail("This test opens the dashboard in a real browser, which needs headless Chromium (Debian package chromium); none was found at /usr/bin/chromium or in PATH.");
+        }
     }
 
     public void Dispose()
