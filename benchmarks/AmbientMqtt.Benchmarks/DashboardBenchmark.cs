@@ -219,7 +219,7 @@ internal static class DashboardBenchmark
             for (var first = 0; first < ReadingsPerDay; first += 200)
             {
                 text.Clear().Append("INSERT INTO Ambient (timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES ");
-                for (var i = first; i < first + 200; i++)
+                for (var i = first; i < Math.Min(first + 200, ReadingsPerDay); i++)
                 {
                     for (var k = 0; k < Nodes; k++)
                     {

@@ -231,7 +231,7 @@
       legend: { show: false },
       scales: { x: { time: true, range: () => [state.from, state.to] } },
       axes: [
-        { stroke: "#5b6876", grid: { stroke: "#eef1f4" }, ticks: { stroke: "#d8dee5" }, values: axisValues, show: index === QUANTITIES.length - 1 || window.innerWidth >= 600 },
+        { stroke: "#5b6876", grid: { stroke: "#eef1f4" }, ticks: { stroke: "#d8dee5" }, values: axisValues },
         { stroke: "#5b6876", grid: { stroke: "#eef1f4" }, ticks: { stroke: "#d8dee5" }, size: 56 },
       ],
       series,

@@ -60,12 +60,7 @@ public sealed class MariaDbAmbientReader : IAmbientReader
     public MariaDbAmbientReader(MySqlDataSource dataSource, MariaDbRepositoryOptions options, ILogger<MariaDbAmbientReader>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        ArgumentNullException.ThrowIfNull(options);
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", problems), nameof(options));
-        }
+        OptionsCheck.ThrowIfInvalid(MariaDbRepositoryOptionsValidator.Instance, options);
 
         _dataSource = dataSource;
         _logger = logger ?? (ILogger)NullLogger.Instance;

@@ -58,12 +58,7 @@ public sealed class SqliteAmbientReader : IAmbientReader, IDisposable
     /// <exception cref="ArgumentException">A setting is wrong; the message names its key.</exception>
     public SqliteAmbientReader(SqliteRepositoryOptions options, ILogger<SqliteAmbientReader>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", problems), nameof(options));
-        }
+        OptionsCheck.ThrowIfInvalid(SqliteRepositoryOptionsValidator.Instance, options);
 
         DatabasePath = options.FullPath();
         _logger = logger ?? (ILogger)NullLogger.Instance;

@@ -372,7 +372,6 @@ public abstract class DashboardApiTests
         var store = await CreateStoreAsync();
         await store.CreateTablesAsync();
         await store.InsertAsync(ReadSideExpectations.Rows(), Berlin);
-        await store.RebuildSummariesAsync();
         return store;
     }
 }

@@ -57,7 +57,6 @@ public sealed partial class DashboardBrowserTests : IDisposable
         await store.CreateTablesAsync();
         var now = SystemClock.Instance.GetCurrentInstant();
         await store.InsertAsync(ReadSideStore.Generate(now - Duration.FromHours(6), Duration.FromHours(6), Duration.FromMinutes(2), ["balcony", "greenhouse"]), "Asia/Tokyo");
-        await store.RebuildSummariesAsync();
         await using var server = await DashboardServer.StartAsync(store.CreateReader("Asia/Tokyo"), new DashboardOptions { Urls = "http://127.0.0.1:0" }, cancellationToken: Ct);
 
         await CheckPageAsync(
@@ -140,10 +139,13 @@ public sealed partial class DashboardBrowserTests : IDisposable
 
     private static async Task PublishAsync(IMqttClient mqtt, string node, IEnumerable<DateTimeOffset> times, double temperature)
     {
+        // Smooth curves with a little noise, as a room's air goes: the screenshot is the README's picture.
         var random = new Random(node.Length);
+        var i = 0;
         foreach (var time in times)
         {
-            var payload = string.Create(CultureInfo.InvariantCulture, $$"""{"timestamp": "{{time.UtcDateTime:yyyy-MM-ddTHH:mm:ss.ffffff}}+00:00", "temperature": {{temperature + (random.NextDouble() * 6)}}, "humidity": {{40 + (random.NextDouble() * 30)}}, "pressure": {{1000 + (random.NextDouble() * 15)}}, "identifier": "{{node}}"}""");
+            var wave = Math.Sin(i++ / 9.0);
+            var payload = string.Create(CultureInfo.InvariantCulture, $$"""{"timestamp": "{{time.UtcDateTime:yyyy-MM-ddTHH:mm:ss.ffffff}}+00:00", "temperature": {{temperature + (3 * wave) + (random.NextDouble() * 0.4)}}, "humidity": {{55 - (12 * wave) + (random.NextDouble() * 1.5)}}, "pressure": {{1008 + (2 * Math.Sin(i / 25.0)) + (random.NextDouble() * 0.2)}}, "identifier": "{{node}}"}""");
             await mqtt.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("raspi/bme").WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
         }
     }

@@ -21,17 +21,38 @@ public abstract class ReadSideStore : IAsyncDisposable
     /// <summary>Gets the store with the raw database access.</summary>
     public abstract RepositoryStore Store { get; }
 
-    /// <summary>Creates the table and its summary table as SCHEMA.md gives them.</summary>
-    public abstract Task CreateTablesAsync(string table = "Ambient", bool summaries = true);
+    /// <summary>Lets the repository create its tables (SCHEMA.md's), optionally dropping the summary table again.</summary>
+    public async Task CreateTablesAsync(string table = "Ambient", bool summaries = true)
+    {
+        await Repository("UTC", table).EnsureSchemaAsync();
+        if (!summaries)
+        {
+            await Store.ExecuteAsync($"DROP TABLE {Quoted(table + "_5m")}");
+        }
+    }
 
     /// <summary>Creates a table of the first schema (no <c>timestamp_utc</c>).</summary>
     public abstract Task CreateFirstSchemaTableAsync(string table = "Ambient");
 
-    /// <summary>Writes rows (wall-clock time in <paramref name="zone"/> and UTC) in one transaction.</summary>
-    public abstract Task InsertAsync(IReadOnlyList<TestRow> rows, string zone, string table = "Ambient");
+    /// <summary>Writes rows through the repository (<see cref="IAmbientRepository.WriteBatchAsync"/>, which keeps the
+    /// summaries in the same transaction), in batches of 500 as the ingest does.</summary>
+    public async Task InsertAsync(IReadOnlyList<TestRow> rows, string zone, string table = "Ambient")
+    {
+        var repository = Repository(zone, table);
+        foreach (var batch in rows.Chunk(500))
+        {
+            var result = await repository.WriteBatchAsync(
+                [.. batch.Select(r => new AmbientReading(r.Utc, r.Temperature, r.Humidity, r.Pressure, r.Identifier))],
+                []);
+            result.Inserted.Should().Be(batch.Length, "every test row is new");
+        }
+    }
 
-    /// <summary>Recomputes the summary table from the rows, as the repository keeps it.</summary>
-    public abstract Task RebuildSummariesAsync(string table = "Ambient");
+    /// <summary>Quotes a table name for this database.</summary>
+    protected abstract string Quoted(string table);
+
+    private IAmbientRepository Repository(string zone, string table) =>
+        Store.Create(new RepositorySettings { TimeZone = zone, Table = table });
 
     /// <summary>Makes a reader on this database.</summary>
     public abstract IAmbientReader CreateReader(string zone, string table = "Ambient");
@@ -108,9 +129,6 @@ public abstract class ReadSideStore : IAsyncDisposable
     protected static string UtcText(Instant instant) =>
         instant.ToDateTimeUtc().ToString("yyyy'-'MM'-'dd' 'HH':'mm':'ss'.'ffffff", CultureInfo.InvariantCulture);
 
-    protected static string LocalText(Instant instant, string zone) =>
-        instant.InZone(DateTimeZoneProviders.Tzdb[zone]).LocalDateTime.ToDateTimeUnspecified().ToString("yyyy'-'MM'-'dd' 'HH':'mm':'ss'.'ffffff", CultureInfo.InvariantCulture);
-
     protected static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
     protected abstract string BucketsSql(string table, string from, string to, long width, long offset, string? node);
@@ -137,53 +155,10 @@ public sealed class MariaDbReadSideStore(MariaDbStore store) : ReadSideStore
     public static async Task<MariaDbReadSideStore> CreateAsync(MariaDbFixture fixture, CancellationToken cancellationToken) =>
         new(await MariaDbStore.CreateAsync(fixture, cancellationToken));
 
-    public override Task CreateTablesAsync(string table = "Ambient", bool summaries = true) => store.ExecuteAsync(
-        $"""
-        CREATE TABLE `{table}` (
-          row_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-          timestamp DATETIME(6) NOT NULL,
-          identifier VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-          temperature DOUBLE, humidity DOUBLE, pressure DOUBLE,
-          timestamp_utc DATETIME(6) NOT NULL,
-          UNIQUE KEY ux_identifier_timestamp_utc (identifier, timestamp_utc),
-          KEY ix_timestamp_utc (timestamp_utc)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-        """ + (summaries ? $"""
-        CREATE TABLE `{table}_5m` (
-          identifier VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-          bucket_utc DATETIME NOT NULL,
-          readings INT UNSIGNED NOT NULL,
-          temperature_sum DOUBLE NOT NULL, temperature_min DOUBLE NOT NULL, temperature_max DOUBLE NOT NULL,
-          humidity_sum DOUBLE NOT NULL, humidity_min DOUBLE NOT NULL, humidity_max DOUBLE NOT NULL,
-          pressure_sum DOUBLE NOT NULL, pressure_min DOUBLE NOT NULL, pressure_max DOUBLE NOT NULL,
-          PRIMARY KEY (identifier, bucket_utc),
-          KEY ix_bucket_utc (bucket_utc)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-        """ : string.Empty));
-
     public override Task CreateFirstSchemaTableAsync(string table = "Ambient") => store.ExecuteAsync(
         $"CREATE TABLE `{table}` (row_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, timestamp DATETIME(6) NOT NULL, identifier VARCHAR(64) NOT NULL, temperature DOUBLE, humidity DOUBLE, pressure DOUBLE, UNIQUE KEY ux_identifier_timestamp (identifier, timestamp)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
 
-    public override async Task InsertAsync(IReadOnlyList<TestRow> rows, string zone, string table = "Ambient")
-    {
-        foreach (var chunk in rows.Chunk(1000))
-        {
-            var values = string.Join(",\n", chunk.Select(r =>
-                string.Create(CultureInfo.InvariantCulture, $"('{LocalText(r.Utc, zone)}', {Quote(r.Identifier)}, {r.Temperature}, {r.Humidity}, {r.Pressure}, '{UtcText(r.Utc)}')")));
-            await store.ExecuteAsync($"INSERT INTO `{table}` (timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES {values}");
-        }
-    }
-
-    public override async Task RebuildSummariesAsync(string table = "Ambient")
-    {
-        await store.ExecuteAsync(
-            $"""
-            DELETE FROM `{table}_5m`;
-            INSERT INTO `{table}_5m` SELECT identifier, TIMESTAMP'1970-01-01 00:00:00' + INTERVAL (TIMESTAMPDIFF(SECOND, '1970-01-01', timestamp_utc) DIV 300 * 300) SECOND, COUNT(*),
-              SUM(temperature), MIN(temperature), MAX(temperature), SUM(humidity), MIN(humidity), MAX(humidity), SUM(pressure), MIN(pressure), MAX(pressure)
-            FROM `{table}` GROUP BY 1, 2;
-            """);
-    }
+    protected override string Quoted(string table) => "`" + table + "`";
 
     public override IAmbientReader CreateReader(string zone, string table = "Ambient") =>
         new MariaDbAmbientReader(store.Database.DataSource, new MariaDbRepositoryOptions { TimeZone = zone, Table = table });
@@ -217,61 +192,10 @@ public sealed class SqliteReadSideStore : ReadSideStore
 
     public string DatabasePath => _store.DatabasePath;
 
-    public override Task CreateTablesAsync(string table = "Ambient", bool summaries = true) => _store.ExecuteAsync(
-        $"""
-        PRAGMA journal_mode = WAL;
-        CREATE TABLE "{table}" (
-          row_id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL, identifier TEXT NOT NULL,
-          temperature REAL, humidity REAL, pressure REAL, timestamp_utc TEXT NOT NULL);
-        CREATE UNIQUE INDEX "ux_{table}_identifier_timestamp_utc" ON "{table}" (identifier, timestamp_utc);
-        CREATE INDEX "ix_{table}_timestamp_utc" ON "{table}" (timestamp_utc);
-        """ + (summaries ? $"""
-        CREATE TABLE "{table}_5m" (
-          identifier TEXT NOT NULL, bucket_utc TEXT NOT NULL, readings INTEGER NOT NULL,
-          temperature_sum REAL NOT NULL, temperature_min REAL NOT NULL, temperature_max REAL NOT NULL,
-          humidity_sum REAL NOT NULL, humidity_min REAL NOT NULL, humidity_max REAL NOT NULL,
-          pressure_sum REAL NOT NULL, pressure_min REAL NOT NULL, pressure_max REAL NOT NULL,
-          PRIMARY KEY (identifier, bucket_utc));
-        CREATE INDEX "ix_{table}_5m_bucket_utc" ON "{table}_5m" (bucket_utc);
-        """ : string.Empty));
-
     public override Task CreateFirstSchemaTableAsync(string table = "Ambient") => _store.ExecuteAsync(
         $"CREATE TABLE \"{table}\" (row_id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL, identifier TEXT NOT NULL, temperature REAL, humidity REAL, pressure REAL, CONSTRAINT ux_identifier_timestamp UNIQUE (identifier, timestamp))");
 
-    public override Task InsertAsync(IReadOnlyList<TestRow> rows, string zone, string table = "Ambient")
-    {
-        using var connection = _store.Open();
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"INSERT INTO \"{table}\" (timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES ($l, $i, $t, $h, $p, $u)";
-        var l = command.Parameters.Add("$l", Microsoft.Data.Sqlite.SqliteType.Text);
-        var i = command.Parameters.Add("$i", Microsoft.Data.Sqlite.SqliteType.Text);
-        var t = command.Parameters.Add("$t", Microsoft.Data.Sqlite.SqliteType.Real);
-        var h = command.Parameters.Add("$h", Microsoft.Data.Sqlite.SqliteType.Real);
-        var p = command.Parameters.Add("$p", Microsoft.Data.Sqlite.SqliteType.Real);
-        var u = command.Parameters.Add("$u", Microsoft.Data.Sqlite.SqliteType.Text);
-        foreach (var row in rows)
-        {
-            l.Value = LocalText(row.Utc, zone);
-            i.Value = row.Identifier;
-            t.Value = row.Temperature;
-            h.Value = row.Humidity;
-            p.Value = row.Pressure;
-            u.Value = UtcText(row.Utc);
-            command.ExecuteNonQuery();
-        }
-
-        transaction.Commit();
-        return Task.CompletedTask;
-    }
-
-    public override Task RebuildSummariesAsync(string table = "Ambient") => _store.ExecuteAsync(
-        $"""
-        DELETE FROM "{table}_5m";
-        INSERT INTO "{table}_5m" SELECT identifier, datetime(CAST(strftime('%s', timestamp_utc) AS INTEGER) / 300 * 300, 'unixepoch'), COUNT(*),
-          SUM(temperature), MIN(temperature), MAX(temperature), SUM(humidity), MIN(humidity), MAX(humidity), SUM(pressure), MIN(pressure), MAX(pressure)
-        FROM "{table}" GROUP BY 1, 2;
-        """);
+    protected override string Quoted(string table) => "\"" + table + "\"";
 
     public override IAmbientReader CreateReader(string zone, string table = "Ambient")
     {

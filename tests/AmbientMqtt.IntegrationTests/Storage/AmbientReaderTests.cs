@@ -218,7 +218,6 @@ public abstract class AmbientReaderTests
         var store = await CreateStoreAsync();
         await store.CreateTablesAsync();
         await store.InsertAsync(ReadSideExpectations.Rows(), zone);
-        await store.RebuildSummariesAsync();
         return store;
     }
 }

@@ -16,7 +16,6 @@ public sealed class MariaDbAmbientReaderTests(MariaDbFixture mariaDb) : AmbientR
         await using var store = await MariaDbReadSideStore.CreateAsync(mariaDb, TestContext.Current.CancellationToken);
         await store.CreateTablesAsync();
         await store.InsertAsync(ReadSideExpectations.Rows(), "UTC");
-        await store.RebuildSummariesAsync();
         var user = "reader_" + Guid.NewGuid().ToString("N")[..8];
         await store.Database.ExecuteAsync($"CREATE USER '{user}'@'%' IDENTIFIED BY 'read-only-pw'");
         try
