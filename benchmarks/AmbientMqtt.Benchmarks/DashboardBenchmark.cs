@@ -61,7 +61,7 @@ internal static class DashboardBenchmark
                 await ExecuteAsync(dataSource, string.Create(CultureInfo.InvariantCulture, $"SET GLOBAL innodb_buffer_pool_size = {bufferPool * 1024 * 1024}"));
             }
 
-            Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuModel()}; .NET {Environment.Version}; {await ScalarAsync(dataSource, "SELECT CONCAT('MariaDB ', VERSION(), ', buffer pool ', @@innodb_buffer_pool_size DIV 1048576, ' MB')")}; SQLite {SqliteVersion()}");
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuModel()}; .NET {Environment.Version}; {await ScalarAsync(dataSource, "SELECT CONCAT('MariaDB ', VERSION(), ', buffer pool ', @@innodb_buffer_pool_size DIV 1048576, ' MB')")}; SQLite {SqliteVersion()}; load average {File.ReadAllText("/proc/loadavg").Trim()}");
             var fill = Stopwatch.StartNew();
             if (await ScalarAsync(dataSource, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'Ambient_5m'") is "0")
             {
@@ -93,6 +93,7 @@ internal static class DashboardBenchmark
                 ("nodes", "api/nodes", string.Empty),
             };
 
+            Console.WriteLine($"load average before measuring: {File.ReadAllText("/proc/loadavg").Trim()}");
             Console.WriteLine();
             Console.WriteLine($"Each request {runs} times after 3 unmeasured, MariaDB and SQLite alternating; time from sending the request to the last byte of the answer.");
             Console.WriteLine();
@@ -171,6 +172,7 @@ internal static class DashboardBenchmark
             }
 
             Console.WriteLine();
+            Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
             Console.WriteLine($"peak working set of this process (harness, both dashboards, SQLite): {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB");
             return 0;
         }
@@ -188,30 +190,16 @@ internal static class DashboardBenchmark
     /// <summary>The tables of SCHEMA.md, then one day per statement, then the summaries from the rows.</summary>
     private static async Task FillMariaDbAsync(MySqlDataSource dataSource)
     {
-        await ExecuteAsync(dataSource, """
-            CREATE TABLE Ambient (
-              row_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-              timestamp DATETIME(6) NOT NULL,
-              identifier VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-              temperature DOUBLE, humidity DOUBLE, pressure DOUBLE,
-              timestamp_utc DATETIME(6) NOT NULL,
-              UNIQUE KEY ux_identifier_timestamp_utc (identifier, timestamp_utc),
-              KEY ix_timestamp_utc (timestamp_utc)
-            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-            CREATE TABLE Ambient_5m (
-              identifier VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-              bucket_utc DATETIME NOT NULL,
-              readings INT UNSIGNED NOT NULL,
-              temperature_sum DOUBLE NOT NULL, temperature_min DOUBLE NOT NULL, temperature_max DOUBLE NOT NULL,
-              humidity_sum DOUBLE NOT NULL, humidity_min DOUBLE NOT NULL, humidity_max DOUBLE NOT NULL,
-              pressure_sum DOUBLE NOT NULL, pressure_min DOUBLE NOT NULL, pressure_max DOUBLE NOT NULL,
-              PRIMARY KEY (identifier, bucket_utc),
-              KEY ix_bucket_utc (bucket_utc)
-            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-            """);
-        // Multi-row INSERTs written here (the server materialises a recursive CTE of this size in a temporary file,
-        // which a busy machine's /tmp cleaning can take away mid-statement). Node k reads k × 0.3 s after the whole
-        // 5 s; the values wander with the time of day, the pressure over days, with a per-row jitter.
+        // The repository's own tables (SCHEMA.md), empty.
+        await using (var repository = new MariaDbAmbientRepository(dataSource, new MariaDbRepositoryOptions { TimeZone = "Asia/Tokyo" }))
+        {
+            await repository.EnsureSchemaAsync();
+        }
+
+        // Multi-row INSERTs written here, and the 5-minute summaries of the same values beside them (a GROUP BY or a
+        // recursive CTE of this size runs through a temporary file in /tmp, which a busy machine's cleaning took away
+        // mid-statement twice). Node k reads k × 0.3 s after the whole 5 s; the values wander with the time of day, the
+        // pressure over days, with a per-row jitter.
         await using var connection = await dataSource.OpenConnectionAsync();
         var text = new System.Text.StringBuilder();
         for (var day = 0; day < Days; day++)
@@ -234,37 +222,35 @@ internal static class DashboardBenchmark
             }
         }
 
-        await ExecuteAsync(dataSource, """
-            INSERT INTO Ambient_5m SELECT identifier, TIMESTAMP'1970-01-01 00:00:00' + INTERVAL (TIMESTAMPDIFF(SECOND, '1970-01-01', timestamp_utc) DIV 300 * 300) SECOND, COUNT(*),
-              SUM(temperature), MIN(temperature), MAX(temperature), SUM(humidity), MIN(humidity), MAX(humidity), SUM(pressure), MIN(pressure), MAX(pressure)
-            FROM Ambient GROUP BY 1, 2;
-            ANALYZE TABLE Ambient, Ambient_5m;
-            """);
+        foreach (var chunk in Summaries().Chunk(1000))
+        {
+            text.Clear().Append("INSERT INTO Ambient_5m (identifier, bucket_utc, readings, temperature_sum, temperature_min, temperature_max, humidity_sum, humidity_min, humidity_max, pressure_sum, pressure_min, pressure_max) VALUES ");
+            foreach (var m in chunk)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"('{m.Node}','{m.Bucket:yyyy-MM-dd HH:mm:ss}',{m.Count},{m.T.Sum},{m.T.Min},{m.T.Max},{m.H.Sum},{m.H.Min},{m.H.Max},{m.P.Sum},{m.P.Min},{m.P.Max}),");
+            }
+
+            text.Length--;
+            await using var command = new MySqlCommand(text.ToString(), connection) { CommandTimeout = 0 };
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var analyze = new MySqlCommand("ANALYZE TABLE Ambient, Ambient_5m", connection);
+        await analyze.ExecuteNonQueryAsync();
     }
 
     private static void FillSqlite(string path)
     {
+        using (var repository = new SqliteAmbientRepository(new SqliteRepositoryOptions { Path = path, TimeZone = "Asia/Tokyo" }))
+        {
+            repository.EnsureSchemaAsync().GetAwaiter().GetResult();
+        }
+
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
-
         using var command = connection.CreateCommand();
         command.CommandTimeout = 0;
-        command.CommandText = """
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE "Ambient" (
-              row_id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL, identifier TEXT NOT NULL,
-              temperature REAL, humidity REAL, pressure REAL, timestamp_utc TEXT NOT NULL);
-            CREATE UNIQUE INDEX "ux_Ambient_identifier_timestamp_utc" ON "Ambient" (identifier, timestamp_utc);
-            CREATE INDEX "ix_Ambient_timestamp_utc" ON "Ambient" (timestamp_utc);
-            CREATE TABLE "Ambient_5m" (
-              identifier TEXT NOT NULL, bucket_utc TEXT NOT NULL, readings INTEGER NOT NULL,
-              temperature_sum REAL NOT NULL, temperature_min REAL NOT NULL, temperature_max REAL NOT NULL,
-              humidity_sum REAL NOT NULL, humidity_min REAL NOT NULL, humidity_max REAL NOT NULL,
-              pressure_sum REAL NOT NULL, pressure_min REAL NOT NULL, pressure_max REAL NOT NULL,
-              PRIMARY KEY (identifier, bucket_utc));
-            CREATE INDEX "ix_Ambient_5m_bucket_utc" ON "Ambient_5m" (bucket_utc);
-            """;
-        command.ExecuteNonQuery();
+
         using (var insert = connection.CreateCommand())
         {
             insert.CommandText = "INSERT INTO \"Ambient\" (timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES ($l, $i, $t, $h, $p, $u)";
@@ -297,14 +283,57 @@ internal static class DashboardBenchmark
             }
         }
 
+        using (var transaction = connection.BeginTransaction())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "INSERT INTO \"Ambient_5m\" (identifier, bucket_utc, readings, temperature_sum, temperature_min, temperature_max, humidity_sum, humidity_min, humidity_max, pressure_sum, pressure_min, pressure_max) VALUES ($i, $b, $n, $ts, $tl, $th, $hs, $hl, $hh, $ps, $pl, $ph)";
+            foreach (var m in Summaries())
+            {
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$i", m.Node);
+                command.Parameters.AddWithValue("$b", m.Bucket.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
+                command.Parameters.AddWithValue("$n", m.Count);
+                command.Parameters.AddWithValue("$ts", m.T.Sum);
+                command.Parameters.AddWithValue("$tl", m.T.Min);
+                command.Parameters.AddWithValue("$th", m.T.Max);
+                command.Parameters.AddWithValue("$hs", m.H.Sum);
+                command.Parameters.AddWithValue("$hl", m.H.Min);
+                command.Parameters.AddWithValue("$hh", m.H.Max);
+                command.Parameters.AddWithValue("$ps", m.P.Sum);
+                command.Parameters.AddWithValue("$pl", m.P.Min);
+                command.Parameters.AddWithValue("$ph", m.P.Max);
+                command.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
         command.Transaction = null;
-        command.CommandText = """
-            INSERT INTO "Ambient_5m" SELECT identifier, datetime(unixepoch(timestamp_utc) / 300 * 300, 'unixepoch'), COUNT(*),
-              SUM(temperature), MIN(temperature), MAX(temperature), SUM(humidity), MIN(humidity), MAX(humidity), SUM(pressure), MIN(pressure), MAX(pressure)
-            FROM "Ambient" GROUP BY 1, 2;
-            ANALYZE;
-            """;
+        command.CommandText = "ANALYZE";
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>The 5-minute summaries of every generated reading, per node, as the repository keeps them.</summary>
+    private static IEnumerable<(string Node, DateTime Bucket, int Count, (double Sum, double Min, double Max) T, (double Sum, double Min, double Max) H, (double Sum, double Min, double Max) P)> Summaries()
+    {
+        const int PerBucket = 300 / StepSeconds;
+        for (var k = 0; k < Nodes; k++)
+        {
+            for (var day = 0; day < Days; day++)
+            {
+                for (var first = 0; first < ReadingsPerDay; first += PerBucket)
+                {
+                    var readings = Enumerable.Range(first, PerBucket).Select(i => Reading(day, i, k)).ToList();
+                    yield return (
+                        "node-" + k.ToString(CultureInfo.InvariantCulture),
+                        readings[0].Utc.AddTicks(-(readings[0].Utc.Ticks % (300 * TimeSpan.TicksPerSecond))),
+                        PerBucket,
+                        (readings.Sum(r => r.T), readings.Min(r => r.T), readings.Max(r => r.T)),
+                        (readings.Sum(r => r.H), readings.Min(r => r.H), readings.Max(r => r.H)),
+                        (readings.Sum(r => r.P), readings.Min(r => r.P), readings.Max(r => r.P)));
+                }
+            }
+        }
     }
 
     /// <summary>The reading of node <paramref name="k"/> at step <paramref name="i"/> of day <paramref name="day"/>.</summary>
