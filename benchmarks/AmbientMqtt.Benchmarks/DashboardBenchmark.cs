@@ -89,7 +89,7 @@ internal static class DashboardBenchmark
                 ("24-hour view (page, 1000 px)", Readings(Now.AddDays(-1), Now, 1000), "≤ 50 ms"),
                 ("24-hour view, one node", Readings(Now.AddDays(-1), Now, 1000) + "&node=node-3", string.Empty),
                 ("1-hour view (page, 1000 px)", Readings(Now.AddHours(-1), Now, 1000), string.Empty),
-                ("24-hour view in 1-minute buckets (points=1440, from the rows)", Readings(Now.AddDays(-1), Now, 1440), string.Empty),
+                ("24-hour view in 1-minute buckets (points=1500, from the rows)", Readings(Now.AddDays(-1), Now, 1500), string.Empty),
                 ("nodes", "api/nodes", string.Empty),
             };
 
@@ -129,6 +129,39 @@ internal static class DashboardBenchmark
                 {
                     var sorted = times[database].Order().ToList();
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {database} | {Percentile(sorted, 0.5):F1} | {Percentile(sorted, 0.95):F1} | {sorted[0]:F1} | {sizes[database] / 1024.0:F0} | {target} |"));
+                }
+            }
+
+            Console.WriteLine();
+            Console.WriteLine("The same data requests without HTTP and JSON: IAmbientReader.GetBucketsAsync alone (the database's share).");
+            Console.WriteLine();
+            Console.WriteLine("| request | database | median ms | p95 ms | min ms | buckets |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            var readers = new (string Name, IAmbientReader Reader)[] { ("MariaDB", mariaDbReader), ("SQLite", sqliteReader) };
+            foreach (var (name, from, points) in new[] { ("30-day view", Now.AddDays(-30), 1000), ("24-hour view", Now.AddDays(-1), 1000) })
+            {
+                var times = readers.ToDictionary(r => r.Name, _ => new List<double>());
+                var counts = new Dictionary<string, int>();
+                for (var run = -3; run < runs; run++)
+                {
+                    foreach (var (database, reader) in readers)
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        var buckets = await reader.GetBucketsAsync(from, Now, points);
+                        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                        if (run >= 0)
+                        {
+                            times[database].Add(elapsed);
+                        }
+
+                        counts[database] = buckets.Buckets.Count;
+                    }
+                }
+
+                foreach (var (database, _) in readers)
+                {
+                    var sorted = times[database].Order().ToList();
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {database} | {Percentile(sorted, 0.5):F1} | {Percentile(sorted, 0.95):F1} | {sorted[0]:F1} | {counts[database]} |"));
                 }
             }
 

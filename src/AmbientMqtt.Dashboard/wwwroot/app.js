@@ -212,7 +212,7 @@
     return data;
   }
 
-  function chartOptions(q, index) {
+  function chartOptions() {
     const series = [{ value: (u, v) => v == null ? "" : formatTime(v) }];
     const bands = [];
     for (const id of state.order) {
@@ -232,7 +232,8 @@
       scales: { x: { time: true, range: () => [state.from, state.to] } },
       axes: [
         { stroke: "#5b6876", grid: { stroke: "#eef1f4" }, ticks: { stroke: "#d8dee5" }, values: axisValues },
-        { stroke: "#5b6876", grid: { stroke: "#eef1f4" }, ticks: { stroke: "#d8dee5" }, size: 56 },
+        // Wide enough for "1,013.25".
+        { stroke: "#5b6876", grid: { stroke: "#eef1f4" }, ticks: { stroke: "#d8dee5" }, size: 64 },
       ],
       series,
       bands,
@@ -262,7 +263,7 @@
         if (state.charts[i]) state.charts[i].destroy();
         const target = panels[i].querySelector(".chart");
         target.textContent = "";
-        state.charts[i] = new uPlot(chartOptions(q, i), arrays, target);
+        state.charts[i] = new uPlot(chartOptions(), arrays, target);
       } else {
         state.charts[i].setData(arrays, false);
         state.charts[i].setScale("x", { min: state.from, max: state.to });
