@@ -76,6 +76,7 @@ internal static class DashboardBenchmark
                 Console.WriteLine($"SQLite filled in {fill.Elapsed.TotalSeconds:F0} s: {new FileInfo(sqlitePath).Length / 1048576} MB");
             }
 
+            var serverPid = ServerProcess(new MySqlConnectionStringBuilder(server).Port);
             var mariaDbReader = new MariaDbAmbientReader(dataSource, new MariaDbRepositoryOptions { TimeZone = "Asia/Tokyo" });
             using var sqliteReader = new SqliteAmbientReader(new SqliteRepositoryOptions { Path = sqlitePath, TimeZone = "Asia/Tokyo" });
             await using var mariaDbDashboard = await DashboardServer.StartAsync(mariaDbReader, new DashboardOptions { Urls = "http://127.0.0.1:0" });
@@ -97,20 +98,29 @@ internal static class DashboardBenchmark
             Console.WriteLine();
             Console.WriteLine($"Each request {runs} times after 3 unmeasured, MariaDB and SQLite alternating; time from sending the request to the last byte of the answer.");
             Console.WriteLine();
-            Console.WriteLine("| request | database | median ms | p95 ms | min ms | answer KB | target |");
-            Console.WriteLine("|---|---|---|---|---|---|---|");
+            Console.WriteLine("CPU ms per request: this process (client, Kestrel, reader) plus, for MariaDB, the server's, averaged over the runs: what a request costs when it has a core to itself.");
+            Console.WriteLine();
+            Console.WriteLine("| request | database | median ms | p95 ms | min ms | CPU ms per request | answer KB | target |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|");
             foreach (var (name, query, target) in requests)
             {
                 var times = targets.ToDictionary(t => t.Name, _ => new List<double>());
+                var cpu = targets.ToDictionary(t => t.Name, _ => 0.0);
                 var sizes = new Dictionary<string, long>();
                 for (var run = -3; run < runs; run++)
                 {
                     foreach (var (database, url) in targets)
                     {
+                        var cpuBefore = CpuMilliseconds(database == "MariaDB" ? serverPid : null);
                         var started = Stopwatch.GetTimestamp();
                         using var response = await client.GetAsync(new Uri(url + "/" + query));
                         var body = await response.Content.ReadAsByteArrayAsync();
                         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                        if (run >= 0)
+                        {
+                            cpu[database] += CpuMilliseconds(database == "MariaDB" ? serverPid : null) - cpuBefore;
+                        }
+
                         if (!response.IsSuccessStatusCode)
                         {
                             throw new InvalidOperationException($"{database} {query}: {(int)response.StatusCode} {System.Text.Encoding.UTF8.GetString(body)}");
@@ -128,7 +138,7 @@ internal static class DashboardBenchmark
                 foreach (var (database, _) in targets)
                 {
                     var sorted = times[database].Order().ToList();
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {database} | {Percentile(sorted, 0.5):F1} | {Percentile(sorted, 0.95):F1} | {sorted[0]:F1} | {sizes[database] / 1024.0:F0} | {target} |"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {database} | {Percentile(sorted, 0.5):F1} | {Percentile(sorted, 0.95):F1} | {sorted[0]:F1} | {cpu[database] / runs:F1} | {sizes[database] / 1024.0:F0} | {target} |"));
                 }
             }
 
@@ -168,14 +178,16 @@ internal static class DashboardBenchmark
             Console.WriteLine();
             Console.WriteLine($"CSV of the last day of all nodes ({ReadingsPerDay * Nodes:N0} rows), {csvRuns} times each after 1 unmeasured, alternating:");
             Console.WriteLine();
-            Console.WriteLine("| database | rows | median s | median rows/s | min rows/s | MB | target |");
-            Console.WriteLine("|---|---|---|---|---|---|---|");
+            Console.WriteLine("| database | rows | median s | median rows/s | slowest rows/s | CPU s per export | rows per CPU second | MB | target |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            var csvCpu = targets.ToDictionary(t => t.Name, _ => 0.0);
             var csv = string.Create(CultureInfo.InvariantCulture, $"api/readings.csv?from={Uri.EscapeDataString(Now.AddDays(-1).ToString("O", CultureInfo.InvariantCulture))}&to={Uri.EscapeDataString(Now.ToString("O", CultureInfo.InvariantCulture))}");
             var csvTimes = targets.ToDictionary(t => t.Name, _ => new List<(double Seconds, long Rows, long Bytes)>());
             for (var run = -1; run < csvRuns; run++)
             {
                 foreach (var (database, url) in targets)
                 {
+                    var cpuBefore = CpuMilliseconds(database == "MariaDB" ? serverPid : null);
                     var started = Stopwatch.GetTimestamp();
                     using var response = await client.GetAsync(new Uri(url + "/" + csv), HttpCompletionOption.ResponseHeadersRead);
                     response.EnsureSuccessStatusCode();
@@ -193,6 +205,7 @@ internal static class DashboardBenchmark
                     if (run >= 0)
                     {
                         csvTimes[database].Add((seconds, lines - 1, bytes));
+                        csvCpu[database] += (CpuMilliseconds(database == "MariaDB" ? serverPid : null) - cpuBefore) / 1000;
                     }
                 }
             }
@@ -201,7 +214,8 @@ internal static class DashboardBenchmark
             {
                 var results = csvTimes[database].OrderBy(r => r.Seconds).ToList();
                 var median = results[results.Count / 2];
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {database} | {median.Rows:N0} | {median.Seconds:F2} | {median.Rows / median.Seconds:N0} | {results[^1].Rows / results[^1].Seconds:N0} | {median.Bytes / 1048576.0:F1} | ≥ 100,000 rows/s |"));
+                var cpuSeconds = csvCpu[database] / csvRuns;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {database} | {median.Rows:N0} | {median.Seconds:F2} | {median.Rows / median.Seconds:N0} | {results[^1].Rows / results[^1].Seconds:N0} | {cpuSeconds:F2} | {median.Rows / cpuSeconds:N0} | {median.Bytes / 1048576.0:F1} | ≥ 100,000 rows/s |"));
             }
 
             Console.WriteLine();
@@ -393,6 +407,45 @@ internal static class DashboardBenchmark
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var command = new MySqlCommand(sql, connection);
         return Convert.ToString(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) ?? string.Empty;
+    }
+
+    /// <summary>The CPU time of this process and, when given, of the database server (from /proc, 10 ms ticks: averaged
+    /// over many requests).</summary>
+    private static double CpuMilliseconds(int? serverPid)
+    {
+        var own = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+        if (serverPid is not { } pid)
+        {
+            return own;
+        }
+
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return own + ((long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0);
+    }
+
+    /// <summary>The mariadbd listening on <paramref name="port"/>, by its command line.</summary>
+    private static int? ServerProcess(uint port)
+    {
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                try
+                {
+                    var command = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ');
+                    if (command.Contains("mariadbd", StringComparison.Ordinal) && command.Contains($"--port={port} ", StringComparison.Ordinal))
+                    {
+                        return pid;
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        return null;
     }
 
     private static string SqliteVersion()
