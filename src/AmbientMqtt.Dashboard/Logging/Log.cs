@@ -10,7 +10,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 9050, Level = LogLevel.Information, Message = "Dashboard listening on {Urls}")]
     public static partial void Listening(ILogger logger, string urls);
 
-    [LoggerMessage(EventId = 9051, Level = LogLevel.Warning, Message = "Port {Port} on {Host} is in use; the dashboard takes a free one")]
+    [LoggerMessage(EventId = 9051, Level = LogLevel.Information, Message = "Port {Port} on {Host} is in use; the dashboard takes a free one (set Dashboard:Urls to choose)")]
     public static partial void PortTaken(ILogger logger, string host, int port);
 
     [LoggerMessage(EventId = 9052, Level = LogLevel.Warning, Message = "Dashboard request {Path} failed: {Reason}")]
