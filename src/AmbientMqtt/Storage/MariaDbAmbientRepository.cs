@@ -38,6 +38,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     private readonly MariaDbSql _sql;
     private readonly RowPreparation _rows;
     private readonly string _zone;
+    private readonly bool _upgrade;
     private readonly string _endpoint;
     private readonly string? _password;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -65,6 +66,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _table = options.Table;
         _zone = options.TimeZone;
+        _upgrade = options.UpgradeTable;
         _sql = new MariaDbSql(_table);
         _rows = new RowPreparation(options.TimeZone, options.Identifier, options.MaxRejectedPayloadBytes);
         _endpoint = MariaDbEndpoint.Describe(dataSource.ConnectionString);
@@ -96,6 +98,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
                 throw new AmbientStorageException($"MariaDB at {_endpoint}: {problem}");
             }
 
+            if (_upgrade && schema.TableExists && !schema.HasUtcColumn)
+            {
+                await UpgradeAsync(connection, schema, cancellationToken).ConfigureAwait(false);
+                schema = await InspectAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
             var created = new List<string>();
             var create = string.Empty;
             if (!schema.TableExists)
@@ -116,6 +124,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             {
                 create += _sql.CreateSummaryTable;
                 created.Add(_table + TableSchema.SummarySuffix);
+            }
+
+            if (schema.HasUtcColumn && !schema.HasSequenceColumn)
+            {
+                // A table of this version made before rows carried their publisher's number.
+                create += _sql.AddSequenceColumn;
             }
 
             if (create.Length > 0)
@@ -146,6 +160,35 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             _gate.Release();
         }
 
+    }
+
+    /// <inheritdoc/>
+    public async Task<long?> LatestSequenceAsync(string identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = await ConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var schema = _schema ??= await InspectAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (!schema.IsCurrent)
+            {
+                return null;
+            }
+
+            using var command = new MySqlCommand(_sql.LatestSequence, connection);
+            command.Parameters.AddWithValue("@identifier", identifier);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long sequence ? sequence : null;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && MariaDbErrors.IsDatabaseFailure(ex))
+        {
+            await DropConnectionAsync().ConfigureAwait(false);
+            throw MariaDbErrors.Wrap(ex, MariaDbErrors.IsTransient(ex), _endpoint, _password, "reading a node's last number");
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>
@@ -253,6 +296,73 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         }
     }
 
+    /// <summary>A first-wave table becomes this version's: see <see cref="AmbientTableOptions.UpgradeTable"/>.</summary>
+    private async Task UpgradeAsync(MySqlConnection connection, TableSchema schema, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var zone = NodaTime.DateTimeZoneProviders.Tzdb[_zone];
+        using (var add = new MySqlCommand($"ALTER TABLE `{_table}` ADD COLUMN timestamp_utc DATETIME(6) NULL, ADD COLUMN seq BIGINT NULL;", connection) { CommandTimeout = 0 })
+        {
+            await add.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // In row_id order, a chunk at a time, so that neither side holds the whole table.
+        const int Chunk = 2000;
+        ulong last = 0;
+        long rows = 0;
+        var chunk = new List<(ulong RowId, DateTime Utc)>(Chunk);
+        while (true)
+        {
+            chunk.Clear();
+            using (var select = new MySqlCommand($"SELECT row_id, timestamp FROM `{_table}` WHERE row_id > @last ORDER BY row_id LIMIT {Chunk};", connection))
+            {
+                select.Parameters.AddWithValue("@last", last);
+                var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        chunk.Add((reader.GetUInt64(0), LegacyTime.ToUtc(reader.GetDateTime(1), zone)));
+                    }
+                }
+            }
+
+            if (chunk.Count == 0)
+            {
+                break;
+            }
+
+            var text = new System.Text.StringBuilder($"UPDATE `{_table}` SET timestamp_utc = CASE row_id", 64 + (chunk.Count * 24));
+            using var update = new MySqlCommand { Connection = connection };
+            foreach (var (rowId, utc) in chunk)
+            {
+                text.Append(" WHEN ? THEN ?");
+                update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.UInt64, Value = rowId });
+                update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.DateTime, Value = utc });
+            }
+
+            text.Append(" END WHERE row_id BETWEEN ? AND ?;");
+            update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.UInt64, Value = chunk[0].RowId });
+            update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.UInt64, Value = chunk[^1].RowId });
+            update.CommandText = text.ToString();
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            last = chunk[^1].RowId;
+            rows += chunk.Count;
+        }
+
+        var dropOld = schema.LocalTimeKey is { } key ? $"DROP INDEX `{key}`, " : string.Empty;
+        using (var alter = new MySqlCommand(
+            $"ALTER TABLE `{_table}` MODIFY timestamp_utc DATETIME(6) NOT NULL, MODIFY identifier VARCHAR(64) CHARACTER SET utf8mb4 COLLATE {_sql.Collation} NOT NULL, "
+            + $"{dropOld}ADD UNIQUE KEY ux_identifier_timestamp_utc (identifier, timestamp_utc), ADD KEY ix_timestamp_utc (timestamp_utc);",
+            connection) { CommandTimeout = 0 })
+        {
+            await alter.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Log.TableUpgraded(_logger, _table, rows, _zone, seconds);
+    }
+
     /// <summary>Closes the connection kept for writing batches.</summary>
     /// <returns>A task that completes when it is closed.</returns>
     public async ValueTask DisposeAsync()
@@ -289,12 +399,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
-            using (var insert = new MySqlCommand(_sql.InsertRow(schema.HasUtcColumn), connection, transaction))
+            using (var insert = new MySqlCommand(_sql.InsertRow(schema.IsCurrent), connection, transaction))
             {
                 foreach (var index in candidates)
                 {
                     insert.Parameters.Clear();
-                    AddRow(insert.Parameters, rows[index], schema.HasUtcColumn);
+                    AddRow(insert.Parameters, rows[index], schema.IsCurrent);
                     try
                     {
                         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -356,11 +466,11 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         }
 
         var summaries = schema.SummaryTableExists ? SummaryRow.Of(rows) : [];
-        using var command = new MySqlCommand(_sql.Batch(candidates.Count, schema.HasUtcColumn, summaries.Count, deadLetters.Count), connection);
+        using var command = new MySqlCommand(_sql.Batch(candidates.Count, schema.IsCurrent, summaries.Count, deadLetters.Count), connection);
         var parameters = command.Parameters;
         foreach (var index in candidates)
         {
-            AddRow(parameters, rows[index], schema.HasUtcColumn);
+            AddRow(parameters, rows[index], schema.IsCurrent);
         }
 
         AddSummaries(parameters, summaries);
@@ -418,6 +528,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         if (withUtc)
         {
             parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.DateTime, Value = row.Utc });
+            parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.Int64, Value = row.Sequence is { } sequence ? sequence : DBNull.Value });
         }
     }
 
@@ -485,13 +596,13 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             return;
         }
 
-        if (schema.KeyOnLocalTime)
+        if (schema.KeyOnLocalTime && !schema.HasUtcColumn)
         {
             Log.KeyOnLocalTime(_logger, _table, _zone, ZoneAdvice.Collisions(_zone));
         }
         else if (!schema.HasKey)
         {
-            Log.MissingUniqueKey(_logger, _table);
+            Log.MissingUniqueKey(_logger, _table, schema.HasUtcColumn ? "add it" : "upgrade the table once, which adds timestamp_utc and the key (remove duplicate rows first): start MqttInsert or AmbientStation with --Database:UpgradeTable=true; or add it later");
         }
     }
 

@@ -21,16 +21,22 @@ internal sealed class TableSchema
     /// <summary>The column the key rests on.</summary>
     public const string UtcColumn = "timestamp_utc";
 
+    /// <summary>The column of the publisher's number (<c>seq</c>), beside <see cref="UtcColumn"/> in every table of this
+    /// version.</summary>
+    public const string SequenceColumn = "seq";
+
     /// <summary>The suffix of the dead-letter table.</summary>
     public const string RejectedSuffix = "_rejected";
 
     /// <summary>The suffix of the 5-minute summary table.</summary>
     public const string SummarySuffix = "_5m";
 
-    private TableSchema(bool tableExists, bool hasUtcColumn, bool keyOnInstant, bool keyOnLocalTime, bool rejectedTableExists, bool summaryTableExists, string? problem)
+    private TableSchema(bool tableExists, bool hasUtcColumn, bool keyOnInstant, bool keyOnLocalTime, bool rejectedTableExists, bool summaryTableExists, string? problem, bool hasSequenceColumn = false, string? localTimeKey = null)
     {
+        LocalTimeKey = localTimeKey;
         TableExists = tableExists;
         HasUtcColumn = hasUtcColumn;
+        HasSequenceColumn = hasSequenceColumn;
         KeyOnInstant = keyOnInstant;
         KeyOnLocalTime = keyOnLocalTime;
         RejectedTableExists = rejectedTableExists;
@@ -39,12 +45,19 @@ internal sealed class TableSchema
     }
 
     /// <summary>The schema of an empty database, once the repository has created its tables.</summary>
-    public static TableSchema Created { get; } = new(true, true, true, false, true, true, null);
+    public static TableSchema Created { get; } = new(true, true, true, false, true, true, null, hasSequenceColumn: true);
 
     public bool TableExists { get; }
 
     /// <summary>Gets a value indicating whether rows carry <c>timestamp_utc</c> (every table made by this version).</summary>
     public bool HasUtcColumn { get; }
+
+    /// <summary>Gets a value indicating whether rows carry <c>seq</c>.</summary>
+    public bool HasSequenceColumn { get; }
+
+    /// <summary>Gets a value indicating whether rows are written with <c>timestamp_utc</c> and <c>seq</c> (the table of
+    /// this version) rather than the tutorial's five columns alone (the first wave's table, until it is upgraded).</summary>
+    public bool IsCurrent => HasUtcColumn && HasSequenceColumn;
 
     /// <summary>Gets a value indicating whether a unique index on exactly (identifier, timestamp_utc) exists.</summary>
     public bool KeyOnInstant { get; }
@@ -56,6 +69,9 @@ internal sealed class TableSchema
     public bool RejectedTableExists { get; }
 
     public bool SummaryTableExists { get; }
+
+    /// <summary>Gets the name of the unique index on (identifier, timestamp), or <see langword="null"/>.</summary>
+    public string? LocalTimeKey { get; }
 
     /// <summary>Gets a value indicating whether a redelivered reading is recognised (any of the two keys).</summary>
     public bool HasKey => KeyOnInstant || KeyOnLocalTime;
@@ -92,6 +108,7 @@ internal sealed class TableSchema
         }
 
         bool keyOnInstant = false, keyOnLocalTime = false;
+        string? localTimeKey = null;
         foreach (var (index, indexColumns) in uniqueIndexes)
         {
             var set = new HashSet<string>(indexColumns, StringComparer.OrdinalIgnoreCase);
@@ -102,9 +119,13 @@ internal sealed class TableSchema
             }
 
             keyOnInstant |= set.Count == 2 && set.Contains(UtcColumn);
-            keyOnLocalTime |= set.Count == 2 && set.Contains("timestamp");
+            if (set.Count == 2 && set.Contains("timestamp"))
+            {
+                keyOnLocalTime = true;
+                localTimeKey = index;
+            }
         }
 
-        return new TableSchema(true, has.Contains(UtcColumn), keyOnInstant, keyOnLocalTime, rejectedTableExists, summaryTableExists, null);
+        return new TableSchema(true, has.Contains(UtcColumn), keyOnInstant, keyOnLocalTime, rejectedTableExists, summaryTableExists, null, has.Contains(SequenceColumn), localTimeKey);
     }
 }
