@@ -118,9 +118,10 @@ public static class AmbientHostExtensions
     /// <summary>The exit code and line for what stopped a program.</summary>
     internal static (int Code, string Line) Describe(Exception exception) => exception switch
     {
-        OptionsValidationException invalid => (2, "configuration error: " + string.Join("; ", invalid.Failures)),
+        // Distinct: a rule two options types share (the publisher's and the subscriber's broker) is said once.
+        OptionsValidationException invalid => (2, "configuration error: " + string.Join("; ", invalid.Failures.Distinct())),
         AggregateException aggregate when aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(e => e is OptionsValidationException) =>
-            (2, "configuration error: " + string.Join("; ", aggregate.InnerExceptions.SelectMany(e => ((OptionsValidationException)e).Failures))),
+            (2, "configuration error: " + string.Join("; ", aggregate.InnerExceptions.SelectMany(e => ((OptionsValidationException)e).Failures).Distinct())),
         AggregateException { InnerExceptions.Count: 1 } single => Describe(single.InnerExceptions[0]),
         MqttSubscriptionRefusedException => (2, "configuration error: " + exception.Message),
         ArgumentException when exception.Message.Contains("Mqtt:", StringComparison.Ordinal) || exception.Message.Contains("Database:", StringComparison.Ordinal) =>

@@ -18,6 +18,10 @@ internal static partial class Log
         Message = "Table {Table} was made by an earlier AmbientMqtt: it keeps only the local time (Database:TimeZone {Zone}), and a reading's identity rests on it, not on the instant; {Collisions}. Upgrade it once, keeping every row: start MqttInsert or AmbientStation once with --Database:UpgradeTable=true (or set MariaDbRepositoryOptions.UpgradeTable)")]
     public static partial void KeyOnLocalTime(ILogger logger, string table, string zone, string collisions);
 
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning,
+        Message = "A node of MariaDB at {Endpoint} is not in the cluster's primary component (it refuses statements); trying {Next} first from now on")]
+    public static partial void NodeNotReady(ILogger logger, string endpoint, string next);
+
     [LoggerMessage(EventId = 3008, Level = LogLevel.Information,
         Message = "Table {Table} upgraded: {Rows} row(s) given timestamp_utc (their local time read in {Zone}), the unique key moved to (identifier, timestamp_utc), in {Seconds:0.0} s")]
     public static partial void TableUpgraded(ILogger logger, string table, long rows, string zone, double seconds);

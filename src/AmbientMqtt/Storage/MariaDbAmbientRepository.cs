@@ -47,6 +47,11 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     // Rows of attempts that failed after the statement was sent: they may have committed. Found stored later, they are ours.
     private readonly HashSet<(string Identifier, DateTime Utc)> _unsure = [];
     private MySqlConnection? _connection;
+
+    // The hosts of a connection string naming several (a Galera cluster), and how far the list is turned: a node outside
+    // the primary component accepts connections and refuses every statement, so FailOver would keep choosing it.
+    private readonly string[] _hosts;
+    private int _hostShift;
     private TableSchema? _schema;
     private long _conflicts;
     private int _warned;
@@ -72,6 +77,8 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         _endpoint = MariaDbEndpoint.Describe(dataSource.ConnectionString);
         _password = MariaDbEndpoint.Password(dataSource.ConnectionString);
         _metrics = AmbientMetrics.For(meterFactory);
+        _hosts = new MySqlConnectionStringBuilder(dataSource.ConnectionString).Server
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
     /// <summary>Gets the name of the table that holds the rows.</summary>
@@ -262,6 +269,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
                 {
                     // Whatever state the connection is in (a transaction left open, a broken socket), it is not used again.
                     await DropConnectionAsync().ConfigureAwait(false);
+                    if (MariaDbErrors.IsNodeNotReady(ex) && _hosts.Length > 1)
+                    {
+                        // The next connection starts with the next node.
+                        _hostShift = (_hostShift + 1) % _hosts.Length;
+                        Log.NodeNotReady(_logger, _endpoint, _hosts[_hostShift]);
+                    }
                     if (sent && MariaDbErrors.MayHaveCommitted(ex))
                     {
                         RememberUnsure(rows);
@@ -388,63 +401,44 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     {
         RowPreparation.ResetOutcomes(rows);
         var candidates = RowPreparation.Candidates(rows);
-        if (await TryWriteAtOnceAsync(connection, schema, readings, rows, candidates, rejected, cancellationToken).ConfigureAwait(false) is { } done)
+        if (await TryAllNewAsync(connection, schema, readings, rows, candidates, rejected, cancellationToken).ConfigureAwait(false) is { } done)
         {
             return done;
         }
 
-        // The careful path: row by row in one transaction. A failed statement is rolled back on its own (a duplicate key,
-        // a refused value); the transaction goes on, and the row's outcome is known exactly.
+        // The careful path, in one transaction: the rows already stored are found with one query, the rest inserted; a
+        // statement refused (a value the column cannot hold, a writer that got there first) is rolled back on its own
+        // and its rows are tried one by one, so each row's outcome is exact.
         RowPreparation.ResetOutcomes(rows);
-        var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
+        await ExecuteAsync(connection, "START TRANSACTION", null, cancellationToken).ConfigureAwait(false);
+        await MarkStoredAsync(connection, schema, rows, candidates, cancellationToken).ConfigureAwait(false);
+        var remaining = candidates.Where(i => rows[i].Outcome == RowOutcome.Inserted).ToList();
+        for (var start = 0; start < remaining.Count; start += MariaDbSql.MaxRowsPerStatement)
         {
-            using (var insert = new MySqlCommand(_sql.InsertRow(schema.IsCurrent), connection, transaction))
+            var chunk = remaining.GetRange(start, Math.Min(MariaDbSql.MaxRowsPerStatement, remaining.Count - start));
+            try
             {
-                foreach (var index in candidates)
-                {
-                    insert.Parameters.Clear();
-                    AddRow(insert.Parameters, rows[index], schema.IsCurrent);
-                    try
-                    {
-                        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                        rows[index].Outcome = RowOutcome.Inserted;
-                    }
-                    catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
-                    {
-                        // Stored before; ours, if an earlier attempt of ours may have committed it.
-                        rows[index].Outcome = _unsure.Contains((rows[index].Identifier, rows[index].Utc)) ? RowOutcome.Inserted : RowOutcome.Duplicate;
-                    }
-                    catch (MySqlException ex) when (MariaDbErrors.IsRowError(ex))
-                    {
-                        rows[index].Outcome = RowOutcome.Rejected;
-                        rows[index].Reason = ex.Message;
-                        Log.ReadingRefused(_logger, rows[index].Identifier, RowPreparation.Describe(rows[index].Stored), ex.Message);
-                    }
-                }
+                await ExecuteAsync(connection, _sql.InsertRows(chunk.Count, schema.IsCurrent), p => AddRows(p, rows, chunk, schema.IsCurrent), cancellationToken).ConfigureAwait(false);
             }
-
-            if (schema.SummaryTableExists && SummaryRow.Of(rows) is { Count: > 0 } summaries)
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry || MariaDbErrors.IsRowError(ex))
             {
-                using var upsert = new MySqlCommand(_sql.UpsertSummaries(summaries.Count), connection, transaction);
-                AddSummaries(upsert.Parameters, summaries);
-                await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await InsertOneByOneAsync(connection, schema, rows, chunk, cancellationToken).ConfigureAwait(false);
             }
-
-            var deadLetters = _rows.CollectDeadLetters(readings, rows, rejected);
-            await InsertDeadLettersAsync(connection, transaction, deadLetters, cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            ForgetUnsure(rows);
-            return RowPreparation.Result(rows, deadLetters.Count);
         }
+
+        var deadLetters = await FinishAsync(connection, schema, readings, rows, rejected, cancellationToken).ConfigureAwait(false);
+        ForgetUnsure(rows);
+        return RowPreparation.Result(rows, deadLetters);
     }
 
     /// <summary>
-    /// The common case in one round trip: every row new, and the dead letters small enough for one statement. Returns
-    /// <see langword="null"/> when the batch does not qualify or a row was refused or already stored: then nothing of it
-    /// stayed, and the caller takes the careful path.
+    /// The common case: every row new. One statement opens the transaction and inserts the rows; the summaries, the dead
+    /// letters and the commit follow, each its own round trip. Never two writes in one packet: on Galera a transaction
+    /// aborted by another node's commit must fail the next command, not let the statements behind it in the packet run on
+    /// their own (which <c>wsrep_retry_autocommit</c> would then commit alone). Returns <see langword="null"/> when a row
+    /// was refused or already stored: then nothing of it stayed, and the caller takes the careful path.
     /// </summary>
-    private async Task<BatchWriteResult?> TryWriteAtOnceAsync(
+    private async Task<BatchWriteResult?> TryAllNewAsync(
         MySqlConnection connection,
         TableSchema schema,
         IReadOnlyList<AmbientReading> readings,
@@ -458,40 +452,114 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             rows[index].Outcome = RowOutcome.Inserted;
         }
 
-        var deadLetters = _rows.CollectDeadLetters(readings, rows, rejected);
-        var deadLetterBytes = deadLetters.Sum(d => (long)_rows.PayloadPrefix(d.Payload).Length);
-        if (deadLetterBytes > MariaDbSql.MaxDeadLetterBytesPerStatement)
-        {
-            return null;
-        }
-
-        var summaries = schema.SummaryTableExists ? SummaryRow.Of(rows) : [];
-        using var command = new MySqlCommand(_sql.Batch(candidates.Count, schema.IsCurrent, summaries.Count, deadLetters.Count), connection);
-        var parameters = command.Parameters;
-        foreach (var index in candidates)
-        {
-            AddRow(parameters, rows[index], schema.IsCurrent);
-        }
-
-        AddSummaries(parameters, summaries);
-        AddDeadLetters(parameters, deadLetters, 0, deadLetters.Count);
         try
         {
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            for (var start = 0; start < Math.Max(candidates.Count, 1); start += MariaDbSql.MaxRowsPerStatement)
+            {
+                var chunk = candidates.GetRange(start, Math.Min(MariaDbSql.MaxRowsPerStatement, candidates.Count - start));
+                var text = (start == 0 ? "START TRANSACTION;\n" : string.Empty) + (chunk.Count > 0 ? _sql.InsertRows(chunk.Count, schema.IsCurrent) : string.Empty);
+                await ExecuteAsync(connection, text, p => AddRows(p, rows, chunk, schema.IsCurrent), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry || MariaDbErrors.IsRowError(ex))
         {
-            // The server stopped at the failed statement, inside the transaction the batch opened.
-            using var rollback = new MySqlCommand("ROLLBACK;", connection);
-            await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, "ROLLBACK", null, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
+        var deadLetters = await FinishAsync(connection, schema, readings, rows, rejected, cancellationToken).ConfigureAwait(false);
         ForgetUnsure(rows);
-        return RowPreparation.Result(rows, deadLetters.Count);
+        return RowPreparation.Result(rows, deadLetters);
     }
 
-    private async Task InsertDeadLettersAsync(MySqlConnection connection, MySqlTransaction transaction, List<DeadLetter> deadLetters, CancellationToken cancellationToken)
+    /// <summary>Marks the candidates already stored (a redelivery; ours when an earlier attempt of ours may have committed
+    /// it) with one query per statement's worth.</summary>
+    private async Task MarkStoredAsync(MySqlConnection connection, TableSchema schema, PendingRow[] rows, List<int> candidates, CancellationToken cancellationToken)
+    {
+        var stored = new HashSet<(string, DateTime)>();
+        for (var start = 0; start < candidates.Count; start += MariaDbSql.MaxRowsPerStatement)
+        {
+            var chunk = candidates.GetRange(start, Math.Min(MariaDbSql.MaxRowsPerStatement, candidates.Count - start));
+            using var command = new MySqlCommand(_sql.StoredKeys(chunk.Count, schema.IsCurrent), connection);
+            foreach (var index in chunk)
+            {
+                command.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.VarChar, Value = rows[index].Identifier });
+                command.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.DateTime, Value = schema.IsCurrent ? rows[index].Utc : rows[index].Local });
+            }
+
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    stored.Add((reader.GetString(0), reader.GetDateTime(1)));
+                }
+            }
+        }
+
+        foreach (var index in candidates)
+        {
+            ref var row = ref rows[index];
+            if (stored.Contains((row.Identifier, schema.IsCurrent ? row.Utc : row.Local)))
+            {
+                row.Outcome = _unsure.Contains((row.Identifier, row.Utc)) ? RowOutcome.Inserted : RowOutcome.Duplicate;
+
+                // Inserted by an earlier attempt: nothing to insert now, but it counts (and is summarised) once, there.
+                row.AlreadyStored = true;
+            }
+        }
+    }
+
+    /// <summary>Rows one by one: a failed statement is rolled back on its own and the transaction goes on.</summary>
+    private async Task InsertOneByOneAsync(MySqlConnection connection, TableSchema schema, PendingRow[] rows, List<int> indices, CancellationToken cancellationToken)
+    {
+        using var insert = new MySqlCommand(_sql.InsertRows(1, schema.IsCurrent), connection);
+        foreach (var index in indices)
+        {
+            insert.Parameters.Clear();
+            AddRow(insert.Parameters, rows[index], schema.IsCurrent);
+            try
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                rows[index].Outcome = RowOutcome.Inserted;
+            }
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+            {
+                rows[index].Outcome = RowOutcome.Duplicate;
+                rows[index].AlreadyStored = true;
+            }
+            catch (MySqlException ex) when (MariaDbErrors.IsRowError(ex))
+            {
+                rows[index].Outcome = RowOutcome.Rejected;
+                rows[index].Reason = ex.Message;
+                Log.ReadingRefused(_logger, rows[index].Identifier, RowPreparation.Describe(rows[index].Stored), ex.Message);
+            }
+        }
+    }
+
+    /// <summary>The summaries of the rows this transaction inserted, the dead letters, the commit: each its own round trip.</summary>
+    /// <returns>How many dead letters were written.</returns>
+    private async Task<int> FinishAsync(MySqlConnection connection, TableSchema schema, IReadOnlyList<AmbientReading> readings, PendingRow[] rows, IReadOnlyList<RejectedPayload> rejected, CancellationToken cancellationToken)
+    {
+        if (schema.SummaryTableExists && SummaryRow.Of(rows) is { Count: > 0 } summaries)
+        {
+            await ExecuteAsync(connection, _sql.UpsertSummaries(summaries.Count), p => AddSummaries(p, summaries), cancellationToken).ConfigureAwait(false);
+        }
+
+        var deadLetters = _rows.CollectDeadLetters(readings, rows, rejected);
+        await InsertDeadLettersAsync(connection, deadLetters, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "COMMIT", null, cancellationToken).ConfigureAwait(false);
+        return deadLetters.Count;
+    }
+
+    private static async Task ExecuteAsync(MySqlConnection connection, string text, Action<MySqlParameterCollection>? parameters, CancellationToken cancellationToken)
+    {
+        using var command = new MySqlCommand(text, connection);
+        parameters?.Invoke(command.Parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task InsertDeadLettersAsync(MySqlConnection connection, List<DeadLetter> deadLetters, CancellationToken cancellationToken)
     {
         var start = 0;
         while (start < deadLetters.Count)
@@ -511,10 +579,17 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
                 count++;
             }
 
-            using var command = new MySqlCommand(_sql.InsertDeadLetters(count), connection, transaction);
-            AddDeadLetters(command.Parameters, deadLetters, start, count);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var first = start;
+            await ExecuteAsync(connection, _sql.InsertDeadLetters(count), p => AddDeadLetters(p, deadLetters, first, count), cancellationToken).ConfigureAwait(false);
             start += count;
+        }
+    }
+
+    private static void AddRows(MySqlParameterCollection parameters, PendingRow[] rows, List<int> indices, bool current)
+    {
+        foreach (var index in indices)
+        {
+            AddRow(parameters, rows[index], current);
         }
     }
 
@@ -614,7 +689,30 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         }
 
         await DropConnectionAsync().ConfigureAwait(false);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        MySqlConnection connection;
+        if (_hostShift == 0)
+        {
+            connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // The same connection string with the node list turned, so FailOver tries the next node first.
+            var builder = new MySqlConnectionStringBuilder(_dataSource.ConnectionString)
+            {
+                Server = string.Join(',', _hosts.Skip(_hostShift).Concat(_hosts.Take(_hostShift))),
+            };
+            connection = new MySqlConnection(builder.ConnectionString);
+            try
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
         try
         {
             using var setup = new MySqlCommand(MariaDbSql.SessionSetup, connection);

@@ -111,6 +111,21 @@ internal static class MariaDbErrors
         return false;
     }
 
+    /// <summary>Whether the server is a Galera node outside the cluster's primary component: it accepts connections but
+    /// refuses statements until it is back in the cluster, so another node should be tried.</summary>
+    public static bool IsNodeNotReady(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is MySqlException { ErrorCode: WsrepNotReady })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether the call already waited long (a command or lock timeout), so that an immediate retry would only
     /// wait again.</summary>
     public static bool IsTimeout(Exception exception)

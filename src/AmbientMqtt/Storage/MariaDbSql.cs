@@ -36,7 +36,7 @@ internal sealed class MariaDbSql
     private readonly string _table;
     private readonly string _rejected;
     private readonly string _summary;
-    private volatile CachedText? _lastBatch;
+    private volatile CachedText? _lastInsert;
 
     /// <summary>Initializes the texts for a validated table name.</summary>
     public MariaDbSql(string table)
@@ -123,51 +123,36 @@ internal sealed class MariaDbSql
     /// <summary>How to drop an index of the main table, for messages.</summary>
     public string DropIndex(string index) => $"ALTER TABLE {_table} DROP INDEX {Quote(index)}";
 
-    /// <summary>
-    /// A whole batch in one round trip, as one transaction: the rows (every one assumed new), the summaries of those rows,
-    /// the dead letters, and the commit. When a row is already stored or refused, the server stops at that statement with
-    /// an error and nothing of the batch stays once the caller rolls back; the caller then takes the careful path.
-    /// Parameters, in order: seven per row (timestamp, identifier, the three values, timestamp_utc, seq; the first five
-    /// alone in a table of the first wave), twelve per
-    /// summary, five per dead letter.
-    /// </summary>
-    public string Batch(int rows, bool withUtc, int summaries, int deadLetters)
+    /// <summary>Inserts <paramref name="rows"/> rows: seven parameters each (timestamp, identifier, the three values,
+    /// timestamp_utc, seq), or the tutorial's five in a table of the first wave.</summary>
+    public string InsertRows(int rows, bool current)
     {
-        var key = (rows, withUtc, summaries, deadLetters);
-        if (_lastBatch is { } cached && cached.Key == key)
+        var key = (rows, current);
+        if (_lastInsert is { } cached && cached.Key == key)
         {
             return cached.Text;
         }
 
-        var text = new StringBuilder(64 + (rows * 16) + (summaries * 300) + (deadLetters * 16));
-        text.Append("START TRANSACTION;\n");
-        for (var start = 0; start < rows; start += MaxRowsPerStatement)
-        {
-            AppendInsertRows(text, Math.Min(MaxRowsPerStatement, rows - start), withUtc);
-        }
-
-        if (summaries > 0)
-        {
-            AppendUpsertSummaries(text, summaries);
-        }
-
-        if (deadLetters > 0)
-        {
-            AppendInsertDeadLetters(text, deadLetters);
-        }
-
-        text.Append("COMMIT;");
+        var text = new StringBuilder(120 + (rows * 16));
+        AppendInsertRows(text, rows, current);
         var result = text.ToString();
-        _lastBatch = new CachedText(key, result);
+        _lastInsert = new CachedText(key, result);
         return result;
     }
 
-    /// <summary>One row: the careful path's statement, whose outcome is that row's alone.</summary>
-    public string InsertRow(bool withUtc)
+    /// <summary>Which of <paramref name="rows"/> (identifier, key time) pairs are stored: two parameters each, the
+    /// identifier and the time the key rests on (<c>timestamp_utc</c>, or the first wave's <c>timestamp</c>).</summary>
+    public string StoredKeys(int rows, bool current)
     {
-        var text = new StringBuilder(160);
-        AppendInsertRows(text, 1, withUtc);
-        return text.ToString();
+        var column = current ? "timestamp_utc" : "timestamp";
+        var text = new StringBuilder(100 + (rows * 8));
+        text.Append("SELECT identifier, ").Append(column).Append(" FROM ").Append(_table).Append(" WHERE (identifier, ").Append(column).Append(") IN (");
+        for (var i = 0; i < rows; i++)
+        {
+            text.Append(i == 0 ? "(?,?)" : ",(?,?)");
+        }
+
+        return text.Append(");").ToString();
     }
 
     /// <summary>Adds the newly inserted rows of a batch to their summaries.</summary>
@@ -238,5 +223,5 @@ internal sealed class MariaDbSql
         text.Append(";\n");
     }
 
-    private sealed record CachedText((int Rows, bool WithUtc, int Summaries, int DeadLetters) Key, string Text);
+    private sealed record CachedText((int Rows, bool Current) Key, string Text);
 }

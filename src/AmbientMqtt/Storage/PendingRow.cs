@@ -26,6 +26,9 @@ internal struct PendingRow
 
     public RowOutcome Outcome;
 
+    /// <summary>Whether the row was found stored (a redelivery, or an earlier attempt of ours): it is not summarised again.</summary>
+    public bool AlreadyStored;
+
     /// <summary>Why the row went to the dead-letter table (the client's reason, or the database's).</summary>
     public string? Reason;
 }

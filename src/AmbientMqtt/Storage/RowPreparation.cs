@@ -102,6 +102,7 @@ internal sealed class RowPreparation
         {
             rows[i].Outcome = rows[i].ClientReason is null ? RowOutcome.Inserted : RowOutcome.Rejected;
             rows[i].Reason = rows[i].ClientReason;
+            rows[i].AlreadyStored = false;
         }
     }
 

@@ -29,7 +29,9 @@ internal readonly record struct SummaryRow(
         for (var i = 0; i < rows.Length; i++)
         {
             ref readonly var row = ref rows[i];
-            if (row.Outcome != RowOutcome.Inserted)
+            // Only rows this transaction inserts: one an earlier attempt of ours committed (counted as inserted) is in its
+            // summary already.
+            if (row.Outcome != RowOutcome.Inserted || row.AlreadyStored)
             {
                 continue;
             }

@@ -381,17 +381,5 @@ public sealed class MqttInsertTests(MqttServer broker, MariaDbFixture mariaDb)
         insert.Output.Should().NotContain("mqtt server connected");
     }
 
-    private static async Task<TestDatabase> TestDatabaseOn(PrivateMariaDb server)
-    {
-        var name = "t_" + Guid.NewGuid().ToString("N")[..8];
-        await using (var connection = new MySqlConnector.MySqlConnection(server.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new MySqlConnector.MySqlCommand($"CREATE DATABASE `{name}`", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        var withDatabase = new MySqlConnector.MySqlConnectionStringBuilder(server.ConnectionString) { Database = name }.ConnectionString;
-        return new TestDatabase(name, withDatabase, server.ConnectionString);
-    }
+    private static Task<TestDatabase> TestDatabaseOn(PrivateMariaDb server) => TestDatabase.CreateAsync(server);
 }

@@ -29,7 +29,7 @@ internal static class Load
 
     /// <summary>Publishes at QoS 1 as fast as the broker acknowledges, with up to <paramref name="window"/> in flight.</summary>
     /// <param name="pauseEvery">When above 0, pause 10 ms after that many messages, to make a stream that lasts.</param>
-    public static async Task PublishFastAsync(string host, int port, string topic, IEnumerable<byte[]> payloads, int window = 100, CancellationToken cancellationToken = default, int pauseEvery = 0)
+    public static async Task PublishFastAsync(string host, int port, string topic, IEnumerable<byte[]> payloads, int window = 100, CancellationToken cancellationToken = default, int pauseEvery = 0, MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce)
     {
         using var client = new MqttClientFactory().CreateMqttClient();
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("load-" + Guid.NewGuid().ToString("N")[..8]).Build(), cancellationToken);
@@ -38,7 +38,7 @@ internal static class Load
         foreach (var payload in payloads)
         {
             await slots.WaitAsync(cancellationToken);
-            var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+            var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
             inFlight.Add(PublishOneAsync(client, message, slots, cancellationToken));
             if (pauseEvery > 0 && inFlight.Count % pauseEvery == 0)
             {

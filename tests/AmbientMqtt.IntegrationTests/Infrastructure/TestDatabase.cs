@@ -17,6 +17,24 @@ public sealed class TestDatabase : IAsyncDisposable
         DataSource = CreateDataSource();
     }
 
+    /// <summary>Creates a database of its own on a private server (one a test may stop and start).</summary>
+    /// <param name="server">The server.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The database.</returns>
+    internal static async Task<TestDatabase> CreateAsync(PrivateMariaDb server, CancellationToken cancellationToken = default)
+    {
+        var name = "t_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var connection = new MySqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new MySqlCommand($"CREATE DATABASE `{name}`", connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var withDatabase = new MySqlConnectionStringBuilder(server.ConnectionString) { Database = name }.ConnectionString;
+        return new TestDatabase(name, withDatabase, server.ConnectionString);
+    }
+
     /// <summary>Gets the database name (<c>t_xxxxxxxx</c>).</summary>
     public string Name { get; }
 
