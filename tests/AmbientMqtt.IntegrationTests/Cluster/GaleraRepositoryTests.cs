@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Globalization;
+using AmbientMqtt.IntegrationTests.Infrastructure;
+using AmbientMqtt.Storage;
+using MySqlConnector;
+using NodaTime;
+
+namespace AmbientMqtt.IntegrationTests.Cluster;
+
+/// <summary>
+/// <see cref="MariaDbAmbientRepository"/> against a three-node Galera cluster: a connection string naming the three nodes
+/// (<c>LoadBalance=FailOver</c>) through the kill of the node it writes through, two writers on two nodes offering the
+/// same readings (Galera's certification conflict at commit, error 1213), and a node that has left the primary component.
+/// Each write is retried the way <c>IngestPipeline</c> retries it: the same batch again after a transient failure.
+/// </summary>
+[Collection(GaleraCollection.Name)]
+public sealed class GaleraRepositoryTests(GaleraFixture fixture)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Cluster_ThreeNodesOnOwnAddressesAndOnePort_ReplicateWhatOneNodeCommits()
+    {
+        var cluster = await fixture.GetClusterAsync(Ct);
+        await using var db = await GaleraFixture.CreateDatabaseAsync(cluster, Ct);
+        var repository = new MariaDbAmbientRepository(db.DataSource, new MariaDbRepositoryOptions());
+        await repository.EnsureSchemaAsync(Ct);
+
+        (await repository.WriteBatchAsync(Batch(0, 10), [], Ct)).Inserted.Should().Be(10);
+
+        cluster.Nodes.Select(n => n.Address).Should().OnlyHaveUniqueItems();
+        foreach (var node in cluster.Nodes)
+        {
+            var status = await node.StatusAsync(Ct, "wsrep_cluster_size", "wsrep_local_state_comment");
+            status["wsrep_cluster_size"].Should().Be("3");
+            status["wsrep_local_state_comment"].Should().Be("Synced");
+            (await CountOnNodeAsync(cluster, node.Index, db.Name)).Should().Be(10, $"{node.Name} holds what the first node committed");
+        }
+
+        // The anonymous accounts mariadb-install-db may create would shadow the test user.
+        await using var connection = new MySqlConnection(cluster.ConnectionString(2));
+        await connection.OpenAsync(Ct);
+        await using var anonymous = new MySqlCommand("SELECT COUNT(*) FROM mysql.user WHERE User = ''", connection);
+        Convert.ToInt64(await anonymous.ExecuteScalarAsync(Ct), CultureInfo.InvariantCulture).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task WriteBatchAsync_NodeItWritesThroughKilledMidStream_EveryReadingStoredExactlyOnce()
+    {
+        var cluster = await fixture.GetClusterAsync(Ct);
+        await using var db = await GaleraFixture.CreateDatabaseAsync(cluster, Ct);
+        var logger = new CapturingLogger<MariaDbAmbientRepository>();
+        var repository = new MariaDbAmbientRepository(db.DataSource, new MariaDbRepositoryOptions(), logger);
+        await repository.EnsureSchemaAsync(Ct);
+        const int Batches = 150;
+        const int BatchSize = 40;
+        var commitsBefore = await cluster.Nodes[0].StatusNumberAsync("wsrep_local_commits", Ct);
+
+        var writer = new RetryingWriter(repository);
+        Task? restart = null;
+        var killedAt = TimeSpan.Zero;
+        var clock = Stopwatch.StartNew();
+        for (var b = 0; b < Batches; b++)
+        {
+            if (b == Batches / 3)
+            {
+                // The node every connection of the FailOver string goes to while it lives.
+                (await cluster.Nodes[0].StatusNumberAsync("wsrep_local_commits", Ct)).Should().BeGreaterThan(commitsBefore, "the writes went through node 1");
+                await cluster.KillAsync(0);
+                killedAt = clock.Elapsed;
+                restart = Task.Run(
+                    async () =>
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(5), Ct);
+                        await cluster.RestartAsync(0, Ct);
+                    },
+                    Ct);
+            }
+
+            await writer.WriteAsync(Batch(b * BatchSize, BatchSize));
+            await Task.Delay(10, Ct);
+        }
+
+        await restart!;
+        var total = Batches * BatchSize;
+
+        writer.Inserted.Should().Be(total);
+        writer.Rejected.Should().Be(0);
+        foreach (var node in cluster.Nodes)
+        {
+            (await CountOnNodeAsync(cluster, node.Index, db.Name)).Should().Be(total, $"{node.Name} holds every reading once");
+            (await DistinctOnNodeAsync(cluster, node.Index, db.Name)).Should().Be(total);
+        }
+
+        (await db.ScalarAsync("SELECT COUNT(*) FROM `Ambient_rejected`")).Should().Be(0);
+        Report($"failover: {total} readings in {Batches} batches, node 1 killed at {killedAt.TotalSeconds:0.0} s and restarted 5 s later; "
+            + $"{writer.TransientFailures} transient failure(s) retried, {writer.Duplicates} duplicate(s) (a batch committed before the kill and offered again), "
+            + $"longest batch {writer.Longest.TotalMilliseconds:0} ms, {logger.Entries.Count(e => e.EventId == 3004)} retry on a fresh connection");
+    }
+
+    [Fact]
+    public async Task WriteBatchAsync_TwoWritersThroughTwoNodesOfferingTheSameReadings_EveryReadingOnceConflictsRetriedNeverRejected()
+    {
+        var cluster = await fixture.GetClusterAsync(Ct);
+        await using var db = await GaleraFixture.CreateDatabaseAsync(cluster, Ct);
+        var loggerA = new CapturingLogger<MariaDbAmbientRepository>();
+        var loggerB = new CapturingLogger<MariaDbAmbientRepository>();
+        var a = new MariaDbAmbientRepository(db.CreateDataSource(c => c.Server = cluster.Nodes[0].Address), new MariaDbRepositoryOptions(), loggerA);
+        var b = new MariaDbAmbientRepository(db.CreateDataSource(c => c.Server = cluster.Nodes[1].Address), new MariaDbRepositoryOptions(), loggerB);
+        await a.EnsureSchemaAsync(Ct);
+        await b.EnsureSchemaAsync(Ct);
+        const int Batches = 100;
+        const int BatchSize = 50;
+        var certFailuresBefore = await cluster.SumStatusAsync("wsrep_local_cert_failures", Ct);
+        var bfAbortsBefore = await cluster.SumStatusAsync("wsrep_local_bf_aborts", Ct);
+
+        // Both standby writers get every batch at the same moment, as two MqttInsert on the same filter do.
+        using var barrier = new Barrier(2);
+        var writerA = new RetryingWriter(a);
+        var writerB = new RetryingWriter(b);
+        async Task RunAsync(RetryingWriter writer)
+        {
+            for (var i = 0; i < Batches; i++)
+            {
+                var batch = Batch(i * BatchSize, BatchSize);
+                await Task.Run(() => barrier.SignalAndWait(Ct), Ct);
+                await writer.WriteAsync(batch);
+            }
+        }
+
+        await Task.WhenAll(Task.Run(() => RunAsync(writerA), Ct), Task.Run(() => RunAsync(writerB), Ct));
+        var total = Batches * BatchSize;
+        var certFailures = await cluster.SumStatusAsync("wsrep_local_cert_failures", Ct) - certFailuresBefore;
+        var bfAborts = await cluster.SumStatusAsync("wsrep_local_bf_aborts", Ct) - bfAbortsBefore;
+        var deadlocks = loggerA.Entries.Concat(loggerB.Entries).Count(e => e.EventId == 3004 && e.Message.Contains("Deadlock", StringComparison.Ordinal));
+
+        (writerA.Inserted + writerB.Inserted).Should().Be(total, "each reading is inserted by exactly one of the two");
+        (writerA.Duplicates + writerB.Duplicates).Should().Be(total, "and found already stored by the other");
+        (writerA.Rejected + writerB.Rejected).Should().Be(0, "a conflict is never a bad reading");
+        (await db.ScalarAsync("SELECT COUNT(*) FROM `Ambient_rejected`")).Should().Be(0);
+        foreach (var node in cluster.Nodes)
+        {
+            (await CountOnNodeAsync(cluster, node.Index, db.Name)).Should().Be(total, $"{node.Name} holds every reading once");
+        }
+
+        (certFailures + bfAborts).Should().BeGreaterThan(0, "the two writers met on the same keys, so Galera must have refused some commits");
+        deadlocks.Should().BeGreaterThan(0, "a refused commit reaches the client as error 1213, and is retried");
+        Report($"two writers, two nodes: {total} readings each offered twice; {certFailures} certification failure(s) and {bfAborts} brute-force abort(s) on the nodes, "
+            + $"{deadlocks} deadlock error(s) retried at once on a fresh connection, {writerA.TransientFailures + writerB.TransientFailures} left to the caller's retry; "
+            + $"inserted {writerA.Inserted} + {writerB.Inserted}, duplicates {writerA.Duplicates} + {writerB.Duplicates}; "
+            + $"longest batch {Math.Max(writerA.Longest.TotalMilliseconds, writerB.Longest.TotalMilliseconds):0} ms");
+    }
+
+    [Fact]
+    public async Task WriteBatchAsync_NodeOutsideThePrimaryComponent_IsTransientAndLandsOnceTheNodeIsBack()
+    {
+        var cluster = await fixture.GetClusterAsync(Ct);
+        await using var db = await GaleraFixture.CreateDatabaseAsync(cluster, Ct);
+        var repository = new MariaDbAmbientRepository(db.CreateDataSource(c => c.Server = cluster.Nodes[2].Address), new MariaDbRepositoryOptions());
+        await repository.EnsureSchemaAsync(Ct);
+        (await repository.WriteBatchAsync(Batch(0, 5), [], Ct)).Inserted.Should().Be(5);
+
+        // A network partition, without killing anything: the node stays up, takes connections, and refuses every write
+        // with error 1047 ("WSREP has not yet prepared node for application use") until it is back in the primary component.
+        await IsolateAsync(cluster, 2, isolate: true);
+        try
+        {
+            var refused = await FluentActions.Awaiting(() => repository.WriteBatchAsync(Batch(5, 5), [], Ct))
+                .Should().ThrowAsync<AmbientStorageException>();
+            refused.Which.IsTransient.Should().BeTrue(
+                "a node outside the primary component is a state of the cluster that passes; treated as fatal, MqttInsert stops with exit code 1 ({0})",
+                refused.Which.Message);
+        }
+        finally
+        {
+            await IsolateAsync(cluster, 2, isolate: false);
+        }
+
+        (await repository.WriteBatchAsync(Batch(5, 5), [], Ct)).Inserted.Should().Be(5);
+    }
+
+    [Fact]
+    public async Task WriteBatchAsync_FirstNodeOfTheConnectionStringOutsideThePrimaryComponent_WritesThroughAnotherNode()
+    {
+        var cluster = await fixture.GetClusterAsync(Ct);
+        await using var db = await GaleraFixture.CreateDatabaseAsync(cluster, Ct);
+        var repository = new MariaDbAmbientRepository(db.DataSource, new MariaDbRepositoryOptions());
+        await repository.EnsureSchemaAsync(Ct);
+
+        // The first node answers TCP and the handshake, so MySqlConnector's FailOver (which moves on only when a host
+        // cannot be connected to) keeps choosing it; the two nodes of the primary component stay unused.
+        await IsolateAsync(cluster, 0, isolate: true);
+        try
+        {
+            var writer = new RetryingWriter(repository, giveUpAfter: TimeSpan.FromSeconds(15));
+            var write = () => writer.WriteAsync(Batch(0, 5));
+
+            await write.Should().NotThrowAsync("two of the three nodes the connection string names can take the batch");
+            (await CountOnNodeAsync(cluster, 1, db.Name)).Should().Be(5);
+        }
+        finally
+        {
+            await IsolateAsync(cluster, 0, isolate: false);
+        }
+    }
+
+    private static async Task IsolateAsync(PrivateGalera cluster, int node, bool isolate)
+    {
+        await cluster.Nodes[node].ExecuteAsRootAsync($"SET GLOBAL wsrep_provider_options = 'gmcast.isolate={(isolate ? 1 : 0)}'", Ct);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var status = await cluster.Nodes[node].StatusAsync(Ct, "wsrep_cluster_status", "wsrep_ready");
+            if (isolate ? status["wsrep_cluster_status"] != "Primary" : status["wsrep_ready"] == "ON")
+            {
+                break;
+            }
+
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException($"{cluster.Nodes[node].Name} did not {(isolate ? "leave" : "rejoin")} the primary component: {string.Join(", ", status)}");
+            }
+
+            await Task.Delay(100, Ct);
+        }
+
+        if (!isolate)
+        {
+            await cluster.WaitUntilSyncedAsync(Ct);
+        }
+    }
+
+    private static List<AmbientReading> Batch(int first, int count)
+    {
+        var start = Instant.FromUtc(2024, 10, 9, 6, 0);
+        return [.. Enumerable.Range(first, count).Select(i => new AmbientReading(start + Duration.FromMilliseconds(i * 100L), 20 + (i % 100) / 10.0, 50, 1000))];
+    }
+
+    private static async Task<long> CountOnNodeAsync(PrivateGalera cluster, int node, string database)
+    {
+        // wsrep_sync_wait: the read waits until the node has applied every writeset committed anywhere before it.
+        await using var connection = new MySqlConnection(cluster.ConnectionString(database, node));
+        await connection.OpenAsync(Ct);
+        await using var command = new MySqlCommand("SET SESSION wsrep_sync_wait = 1; SELECT COUNT(*) FROM `Ambient`", connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(Ct), CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<long> DistinctOnNodeAsync(PrivateGalera cluster, int node, string database)
+    {
+        await using var connection = new MySqlConnection(cluster.ConnectionString(database, node));
+        await connection.OpenAsync(Ct);
+        await using var command = new MySqlCommand("SET SESSION wsrep_sync_wait = 1; SELECT COUNT(DISTINCT identifier, timestamp) FROM `Ambient`", connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(Ct), CultureInfo.InvariantCulture);
+    }
+
+    private static void Report(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
+
+    /// <summary>Writes a batch as <c>IngestPipeline</c> does: after a transient failure, the same batch again after a
+    /// short pause; a failure that is not transient fails the test. Keeps the counts the batches came back with.</summary>
+    private sealed class RetryingWriter(MariaDbAmbientRepository repository, TimeSpan? giveUpAfter = null)
+    {
+        private readonly TimeSpan _giveUpAfter = giveUpAfter ?? TimeSpan.FromSeconds(90);
+
+        public int Inserted { get; private set; }
+
+        public int Duplicates { get; private set; }
+
+        public int Rejected { get; private set; }
+
+        public int TransientFailures { get; private set; }
+
+        public TimeSpan Longest { get; private set; }
+
+        public async Task WriteAsync(IReadOnlyList<AmbientReading> batch)
+        {
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    var result = await repository.WriteBatchAsync(batch, [], Ct);
+                    Inserted += result.Inserted;
+                    Duplicates += result.Duplicates;
+                    Rejected += result.Rejected;
+                    Longest = clock.Elapsed > Longest ? clock.Elapsed : Longest;
+                    return;
+                }
+                catch (AmbientStorageException ex) when (ex.IsTransient && clock.Elapsed < _giveUpAfter)
+                {
+                    TransientFailures++;
+                    await Task.Delay(100, Ct);
+                }
+            }
+        }
+    }
+}
