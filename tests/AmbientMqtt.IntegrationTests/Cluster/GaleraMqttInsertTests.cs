@@ -24,7 +24,7 @@ public sealed class GaleraMqttInsertTests(GaleraFixture fixture, MqttServer brok
         var cluster = await fixture.GetClusterAsync(Ct);
         await using var db = await GaleraFixture.CreateDatabaseAsync(cluster, Ct);
         var topic = $"test/{Guid.NewGuid():N}/bme";
-        const int Count = 6000;
+        const int Count = 4000;
         var readings = Load.Readings(Count);
         await using var insert = await MqttInsertRun.StartReadyAsync(
             broker.Host, broker.Port, topic, "galera-" + Guid.NewGuid().ToString("N")[..8], db.ConnectionString);
