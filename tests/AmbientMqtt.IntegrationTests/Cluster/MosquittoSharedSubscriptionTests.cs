@@ -129,9 +129,21 @@ public sealed class MosquittoSharedSubscriptionTests(MqttServer broker)
             new SharedSubscriber(broker.Host, broker.Port, $"$share/{group}/{topic}", group + "-1", 3600),
             new SharedSubscriber(broker.Host, broker.Port, $"$share/{group}/{topic}", group + "-2", deadMemberSessionExpiry),
         };
-        foreach (var member in members)
+        try
         {
-            await member.StartAsync();
+            foreach (var member in members)
+            {
+                await member.StartAsync();
+            }
+        }
+        catch
+        {
+            foreach (var member in members)
+            {
+                await member.DisposeAsync();
+            }
+
+            throw;
         }
 
         return (topic, members);

@@ -84,6 +84,7 @@ internal sealed class SharedSubscriber : IAsyncDisposable
         {
             if (process.HasExited || clock.Elapsed > TimeSpan.FromSeconds(10))
             {
+                await KillAsync();
                 throw new InvalidOperationException($"mosquitto_sub {ClientId} did not subscribe to {_filter}");
             }
 
