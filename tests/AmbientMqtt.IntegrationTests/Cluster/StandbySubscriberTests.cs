@@ -30,7 +30,7 @@ public sealed class StandbySubscriberTests(MqttServer broker, MariaDbFixture mar
 
         // Readings stamped with the moment they are published, a few thousand a second, so that a stored row tells how
         // long its reading waited.
-        var publishing = Load.PublishFastAsync(broker.Host, broker.Port, topic, NowReadings(Count, () => Interlocked.Increment(ref published)), window: 50, Ct, pauseEvery: 100);
+        var publishing = Load.PublishFastAsync(broker.Host, broker.Port, topic, StandbyReadings.Now(Count, () => Interlocked.Increment(ref published)), window: 50, Ct, pauseEvery: 100);
         while (Volatile.Read(ref published) < Count / 3)
         {
             await Task.Delay(5, Ct);
@@ -60,19 +60,5 @@ public sealed class StandbySubscriberTests(MqttServer broker, MariaDbFixture mar
             + $"(median {afterKill[afterKill.Count / 2]:0} ms; upper bounds: a summary line may come 200 ms after its commit); "
             + $"MqttInsert took {startToReady.TotalSeconds:0.0} s from its start to \"waiting for mqtt message\"");
         afterKill[^1].Should().BeLessThan(1000, "the survivor had every reading already; nothing waited for the dead one");
-    }
-
-    /// <summary>Readings stamped with the time each is taken from the sequence, microseconds apart at least.</summary>
-    private static IEnumerable<byte[]> NowReadings(int count, Func<int> taken)
-    {
-        var last = Instant.MinValue;
-        for (var i = 0; i < count; i++)
-        {
-            var now = SystemClock.Instance.GetCurrentInstant();
-            now = now > last + Duration.FromTicks(10) ? now : last + Duration.FromTicks(10);
-            last = now;
-            taken();
-            yield return AmbientPayload.Encode(new AmbientReading(Instant.FromUnixTimeTicks(now.ToUnixTimeTicks() / 10 * 10), 20 + (i % 700) / 100.0, 50, 1000));
-        }
     }
 }
