@@ -188,6 +188,76 @@ public sealed class GaleraRepositoryTests(GaleraFixture fixture)
         (writerA.Duplicates + writerB.Duplicates).Should().Be(0);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    public async Task Galera_OneRoundTripTransactionAbortedByAnotherNodesCommit_StatementsAfterTheAbortCommitOnTheirOwn(int retryAutocommit)
+    {
+        // Not AmbientMqtt's code: what a Galera node does with a transaction sent as one multi-statement query (the
+        // write path's "START TRANSACTION; INSERT …; INSERT … ON DUPLICATE KEY UPDATE …; COMMIT;") when a writeset from
+        // another node aborts it halfway (a brute-force abort). SLEEP widens the moment between two statements.
+        var cluster = await fixture.GetClusterAsync(Ct);
+        await using var db = await GaleraFixture.CreateDatabaseAsync(cluster, Ct);
+        await db.ExecuteAsync("CREATE TABLE t (k INT PRIMARY KEY); CREATE TABLE s (id INT AUTO_INCREMENT PRIMARY KEY, v INT)");
+        var results = new List<string>();
+        foreach (var sleepFirst in new[] { true, false })
+        {
+            await db.ExecuteAsync("DELETE FROM t; DELETE FROM s");
+            var sql = sleepFirst
+                ? "START TRANSACTION; INSERT INTO t VALUES (1); DO SLEEP(2); INSERT INTO s (v) VALUES (42); COMMIT;"
+                : "START TRANSACTION; INSERT INTO t VALUES (1); INSERT INTO s (v) VALUES (42); DO SLEEP(2); COMMIT;";
+            await using var b = new MySqlConnection(cluster.ConnectionString(db.Name, 1));
+            await b.OpenAsync(Ct);
+            await using (var set = new MySqlCommand($"SET SESSION wsrep_retry_autocommit = {retryAutocommit}", b))
+            {
+                await set.ExecuteNonQueryAsync(Ct);
+            }
+
+            var batch = Task.Run(
+                async () =>
+                {
+                    try
+                    {
+                        await using var command = new MySqlCommand(sql, b);
+                        await command.ExecuteNonQueryAsync(Ct);
+                        return "OK";
+                    }
+                    catch (MySqlException ex)
+                    {
+                        return ((int)ex.ErrorCode).ToString(CultureInfo.InvariantCulture);
+                    }
+                },
+                Ct);
+            await Task.Delay(500, Ct);
+            await using (var a = new MySqlConnection(cluster.ConnectionString(db.Name, 0)))
+            {
+                await a.OpenAsync(Ct);
+                await using var insert = new MySqlCommand("INSERT INTO t VALUES (1)", a);
+                await insert.ExecuteNonQueryAsync(Ct);
+            }
+
+            var outcome = await batch;
+            var s = await QueryOnAsync(cluster, 1, db.Name, "SELECT COUNT(*) FROM s");
+            results.Add($"{(sleepFirst ? "aborted between the statements" : "aborted before COMMIT")}: {outcome}, {s} row(s) of the second statement stored");
+        }
+
+        Report($"wsrep_retry_autocommit={retryAutocommit}: " + string.Join("; ", results));
+
+        // The batch's own first row is never stored (the other node's row holds the key); what follows the abort is.
+        if (retryAutocommit == 1)
+        {
+            results.Should().Equal(
+                "aborted between the statements: OK, 2 row(s) of the second statement stored",
+                "aborted before COMMIT: OK, 0 row(s) of the second statement stored");
+        }
+        else
+        {
+            results.Should().Equal(
+                "aborted between the statements: 1213, 1 row(s) of the second statement stored",
+                "aborted before COMMIT: 1213, 0 row(s) of the second statement stored");
+        }
+    }
+
     [Fact]
     public async Task WriteBatchAsync_ConflictingCommitRetried_CountedInTheConflictsMetricAndNotLoggedAsAConnectionFailure()
     {
@@ -414,6 +484,14 @@ public sealed class GaleraRepositoryTests(GaleraFixture fixture)
         return Convert.ToInt64(await command.ExecuteScalarAsync(Ct), CultureInfo.InvariantCulture);
     }
 
+    private static async Task<long> QueryOnAsync(PrivateGalera cluster, int node, string database, string sql)
+    {
+        await using var connection = new MySqlConnection(cluster.ConnectionString(database, node));
+        await connection.OpenAsync(Ct);
+        await using var command = new MySqlCommand("SET SESSION wsrep_sync_wait = 1; " + sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(Ct), CultureInfo.InvariantCulture);
+    }
+
     private static async Task<long> SummarisedOnNodeAsync(PrivateGalera cluster, int node, string database)
     {
         await using var connection = new MySqlConnection(cluster.ConnectionString(database, node));
@@ -448,14 +526,14 @@ public sealed class GaleraRepositoryTests(GaleraFixture fixture)
 
         public TimeSpan Longest { get; private set; }
 
-        public async Task WriteAsync(IReadOnlyList<AmbientReading> batch)
+        public async Task WriteAsync(IReadOnlyList<AmbientReading> batch, IReadOnlyList<RejectedPayload>? rejected = null)
         {
             var clock = Stopwatch.StartNew();
             while (true)
             {
                 try
                 {
-                    var result = await repository.WriteBatchAsync(batch, [], Ct);
+                    var result = await repository.WriteBatchAsync(batch, rejected ?? [], Ct);
                     Inserted += result.Inserted;
                     Duplicates += result.Duplicates;
                     Rejected += result.Rejected;
