@@ -41,7 +41,9 @@ bin() { command -v "$1" 2>/dev/null || echo "/usr/sbin/$1"; }
 
 # --- mosquitto ---------------------------------------------------------------
 mqtt_port=$(free_port)
-mkdir -p "$work/mosquitto"
+mkdir -p "$work/mosquitto/conf.d"
+# The broker settings users install (README: deploy/mosquitto/ambientmqtt.conf into /etc/mosquitto/conf.d/).
+cp deploy/mosquitto/ambientmqtt.conf "$work/mosquitto/conf.d/"
 cat > "$work/mosquitto/mosquitto.conf" <<CONF
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
@@ -49,8 +51,8 @@ allow_anonymous true
 user $(id -un)
 persistence true
 persistence_location $work/mosquitto/
-max_queued_messages 0
 log_dest file $work/mosquitto/mosquitto.log
+include_dir $work/mosquitto/conf.d
 CONF
 "$(bin mosquitto)" -c "$work/mosquitto/mosquitto.conf" &
 pids+=($!)

@@ -35,13 +35,10 @@ internal sealed class KeyboardLoop(MqttReadingPublisher publisher, IHostApplicat
     {
         // Console.ReadLine cannot be cancelled, so it runs beside the wait for Ctrl+C / SIGTERM.
         var stopped = Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => (string?)null, TaskScheduler.Default);
-        var prompt = !Console.IsInputRedirected;
         while (true)
         {
-            if (prompt)
-            {
-                Console.Write("message: ");
-            }
+            // The tutorial's input("message: ").
+            Console.Write("message: ");
 
             var line = await await Task.WhenAny(Task.Run(Console.ReadLine, CancellationToken.None), stopped);
             if (line is null)
@@ -52,11 +49,7 @@ internal sealed class KeyboardLoop(MqttReadingPublisher publisher, IHostApplicat
             await publisher.PublishAsync(Encoding.UTF8.GetBytes(line), CancellationToken.None);
         }
 
-        if (prompt)
-        {
-            Console.WriteLine();
-        }
-
+        Console.WriteLine();
         lifetime.StopApplication();
     }
 }

@@ -28,4 +28,15 @@ public interface IAmbientRepository
         IReadOnlyList<AmbientReading> readings,
         IReadOnlyList<RejectedPayload> rejected,
         CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gets the publisher's number (<see cref="AmbientReading.Sequence"/>) of the newest stored reading of a node, so that
+    /// a pipeline that starts again still sees the readings lost while it was away. A repository that does not keep the
+    /// numbers returns <see langword="null"/>, and gaps are then found within one run only.
+    /// </summary>
+    /// <param name="identifier">The node.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The number, or <see langword="null"/> when the node has no numbered reading stored.</returns>
+    /// <exception cref="AmbientStorageException">The database could not be reached.</exception>
+    Task<long?> LatestSequenceAsync(string identifier, CancellationToken cancellationToken = default) => Task.FromResult<long?>(null);
 }

@@ -131,9 +131,11 @@ internal sealed class AmbientMetrics
         for (var i = 0; i < readings.Count && i < rows.Count; i++)
         {
             // Only new rows: a duplicate is a redelivery, whose age says how long the broker kept it, not how fast we are.
-            if (rows[i].Outcome == RowOutcome.Inserted)
+            // And only readings from the past: a clock far ahead on a node (or a payload's timestamp from the future) says
+            // nothing about our speed and would spoil the histogram's sum.
+            if (rows[i].Outcome == RowOutcome.Inserted && (now - readings[i].Timestamp).TotalMilliseconds is >= 0 and var age)
             {
-                _publishToCommit.Record((now - readings[i].Timestamp).TotalMilliseconds);
+                _publishToCommit.Record(age);
             }
         }
     }

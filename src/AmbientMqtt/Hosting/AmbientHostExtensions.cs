@@ -85,6 +85,8 @@ public static class AmbientHostExtensions
         int code;
         try
         {
+            // Every setting first, all of them in one line, before prepare resolves (and so checks) one service's alone.
+            host.Services.GetService<IStartupValidator>()?.Validate();
             prepare?.Invoke(host.Services);
             await host.StartAsync().ConfigureAwait(false);
             await host.WaitForShutdownAsync().ConfigureAwait(false);

@@ -41,12 +41,13 @@ internal sealed class IngestService(
         }
         catch (MqttConnectionException ex)
         {
-            Fail("error: " + ex.Message, 1);
+            // MqttReadingSubscriber has logged the refusal, naming the broker, the client id and the keys to check.
+            Fail("error: " + ex.Message, 1, logged: subscriber is MqttReadingSubscriber);
         }
         catch (MqttSubscriptionRefusedException ex)
         {
             // A setting (the topic, the broker's rules): exit code 2, so systemd does not restart it in a loop.
-            Fail("configuration error: " + ex.Message, 2);
+            Fail("configuration error: " + ex.Message, 2, logged: subscriber is MqttReadingSubscriber);
         }
 #pragma warning disable CA1031 // A bug must stop the program with a non-zero exit code, not leave it running without storing.
         catch (Exception ex)
@@ -58,9 +59,9 @@ internal sealed class IngestService(
         }
     }
 
-    private void Fail(string line, int exitCode)
+    private void Fail(string line, int exitCode, bool logged = false)
     {
-        if (exit.Fail(exitCode, line))
+        if (exit.Fail(exitCode, line) && !logged)
         {
             Log.IngestStopped(logger, line);
         }

@@ -24,6 +24,19 @@ internal sealed class GapDetector(TimeSpan window, TimeProvider timeProvider)
         public long Count => Before - After - 1;
     }
 
+    /// <summary>Whether <paramref name="identifier"/> has been seen (or seeded) in this run.</summary>
+    public bool Knows(string identifier) => _nodes.ContainsKey(identifier);
+
+    /// <summary>Starts a node from the number of its newest stored reading (a previous run's), so that readings lost
+    /// while this program was away show as a gap too.</summary>
+    public void Seed(string identifier, long? highest)
+    {
+        if (!_nodes.ContainsKey(identifier) && highest is { } value)
+        {
+            _nodes[identifier] = new Node { Highest = value };
+        }
+    }
+
     /// <summary>Takes note of reading number <paramref name="sequence"/> of <paramref name="identifier"/>.</summary>
     /// <returns><see langword="true"/> when it restarts the node's numbering.</returns>
     public bool Observe(string identifier, long sequence, List<Gap> overflow)

@@ -178,6 +178,9 @@ public sealed class IngestPipeline
             _prepared = true;
         }
 
+        // A node that stops after a gap sends no batch that would report it: the window is watched on a clock too.
+        var watch = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, _options.ReorderWindow.Ticks / 4));
+        using var gapWatch = _timeProvider.CreateTimer(static s => ((IngestPipeline)s!).ReportOverdueGaps(), this, watch, watch);
         var reader = _subscriber.Messages;
         var messages = new List<ReceivedMessage>(Math.Min(_options.MaxBatchSize, 1024));
         var readings = new List<AmbientReading>(messages.Capacity);
@@ -200,6 +203,7 @@ public sealed class IngestPipeline
             }
 
             Interlocked.Add(ref _received, messages.Count);
+            await SeedGapsAsync(readings, giveUp.Token).ConfigureAwait(false);
             var started = _timeProvider.GetTimestamp();
             BatchWriteResult? result = null;
             await RetryAsync(async ct => result = await _repository.WriteBatchAsync(readings, rejected, ct).ConfigureAwait(false), giveUp.Token).ConfigureAwait(false);
@@ -281,15 +285,67 @@ public sealed class IngestPipeline
     private void FindGaps(List<AmbientReading> readings, List<GapDetector.Gap> gaps)
     {
         gaps.Clear();
-        foreach (var reading in readings)
+        lock (_gaps)
         {
-            if (reading.Sequence is { } sequence && _gaps.Observe(reading.Identifier ?? string.Empty, sequence, gaps))
+            foreach (var reading in readings)
             {
-                Log.Renumbered(_logger, NodeName(reading.Identifier), sequence);
+                if (reading.Sequence is { } sequence && _gaps.Observe(reading.Identifier ?? string.Empty, sequence, gaps))
+                {
+                    Log.Renumbered(_logger, NodeName(reading.Identifier), sequence);
+                }
             }
+
+            _gaps.CollectOverdue(gaps);
         }
 
-        _gaps.CollectOverdue(gaps);
+        ReportGaps(gaps);
+    }
+
+    /// <summary>For a node first seen in this run, the number of its newest stored reading: a gap that began while this
+    /// program was away (a broker that lost what it held for it) is one too. Asked before the batch is written.</summary>
+    private async Task SeedGapsAsync(List<AmbientReading> readings, CancellationToken giveUp)
+    {
+        foreach (var reading in readings)
+        {
+            var node = reading.Identifier ?? string.Empty;
+            if (reading.Sequence is null || reading.Identifier is null)
+            {
+                continue;
+            }
+
+            bool known;
+            lock (_gaps)
+            {
+                known = _gaps.Knows(node);
+            }
+
+            if (known)
+            {
+                continue;
+            }
+
+            long? latest = null;
+            await RetryAsync(async ct => latest = await _repository.LatestSequenceAsync(node, ct).ConfigureAwait(false), giveUp).ConfigureAwait(false);
+            lock (_gaps)
+            {
+                _gaps.Seed(node, latest);
+            }
+        }
+    }
+
+    private void ReportOverdueGaps()
+    {
+        var gaps = new List<GapDetector.Gap>();
+        lock (_gaps)
+        {
+            _gaps.CollectOverdue(gaps);
+        }
+
+        ReportGaps(gaps);
+    }
+
+    private void ReportGaps(List<GapDetector.Gap> gaps)
+    {
         foreach (var gap in gaps)
         {
             Interlocked.Add(ref _missing, gap.Count);

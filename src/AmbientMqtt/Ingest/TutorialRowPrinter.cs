@@ -195,7 +195,7 @@ public sealed class TutorialRowPrinter : IDisposable
     // Python's repr of a float: 46.0, not 46.
     private static string Py(double value)
     {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
+        var text = value.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e');
+        return text.Contains('.', StringComparison.Ordinal) || text.Contains('e', StringComparison.Ordinal) ? text : text + ".0";
     }
 }

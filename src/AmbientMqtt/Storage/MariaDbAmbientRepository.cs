@@ -118,6 +118,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
                 created.Add(_table + TableSchema.SummarySuffix);
             }
 
+            if (schema.HasUtcColumn && !schema.HasSequenceColumn)
+            {
+                // A table of this version made before rows carried their publisher's number.
+                create += _sql.AddSequenceColumn;
+            }
+
             if (create.Length > 0)
             {
                 using var command = new MySqlCommand(create, connection);
@@ -146,6 +152,35 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             _gate.Release();
         }
 
+    }
+
+    /// <inheritdoc/>
+    public async Task<long?> LatestSequenceAsync(string identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = await ConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var schema = _schema ??= await InspectAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (!schema.IsCurrent)
+            {
+                return null;
+            }
+
+            using var command = new MySqlCommand(_sql.LatestSequence, connection);
+            command.Parameters.AddWithValue("@identifier", identifier);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long sequence ? sequence : null;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && MariaDbErrors.IsDatabaseFailure(ex))
+        {
+            await DropConnectionAsync().ConfigureAwait(false);
+            throw MariaDbErrors.Wrap(ex, MariaDbErrors.IsTransient(ex), _endpoint, _password, "reading a node's last number");
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>
@@ -289,12 +324,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
-            using (var insert = new MySqlCommand(_sql.InsertRow(schema.HasUtcColumn), connection, transaction))
+            using (var insert = new MySqlCommand(_sql.InsertRow(schema.IsCurrent), connection, transaction))
             {
                 foreach (var index in candidates)
                 {
                     insert.Parameters.Clear();
-                    AddRow(insert.Parameters, rows[index], schema.HasUtcColumn);
+                    AddRow(insert.Parameters, rows[index], schema.IsCurrent);
                     try
                     {
                         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -356,11 +391,11 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         }
 
         var summaries = schema.SummaryTableExists ? SummaryRow.Of(rows) : [];
-        using var command = new MySqlCommand(_sql.Batch(candidates.Count, schema.HasUtcColumn, summaries.Count, deadLetters.Count), connection);
+        using var command = new MySqlCommand(_sql.Batch(candidates.Count, schema.IsCurrent, summaries.Count, deadLetters.Count), connection);
         var parameters = command.Parameters;
         foreach (var index in candidates)
         {
-            AddRow(parameters, rows[index], schema.HasUtcColumn);
+            AddRow(parameters, rows[index], schema.IsCurrent);
         }
 
         AddSummaries(parameters, summaries);
@@ -418,6 +453,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         if (withUtc)
         {
             parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.DateTime, Value = row.Utc });
+            parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.Int64, Value = row.Sequence is { } sequence ? sequence : DBNull.Value });
         }
     }
 

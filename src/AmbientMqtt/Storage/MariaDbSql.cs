@@ -61,6 +61,7 @@ internal sealed class MariaDbSql
           identifier    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE {Collation} NOT NULL,
           temperature   DOUBLE, humidity DOUBLE, pressure DOUBLE,
           timestamp_utc DATETIME(6) NOT NULL,
+          seq           BIGINT NULL,
           UNIQUE KEY ux_identifier_timestamp_utc (identifier, timestamp_utc),
           KEY ix_timestamp_utc (timestamp_utc)
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
@@ -113,6 +114,12 @@ internal sealed class MariaDbSql
         COMMIT;
         """;
 
+    /// <summary>Adds <c>seq</c> to a table of this version made before it had one.</summary>
+    public string AddSequenceColumn => $"ALTER TABLE {_table} ADD COLUMN seq BIGINT NULL;";
+
+    /// <summary>The number of the newest reading of a node (parameter <c>@identifier</c>).</summary>
+    public string LatestSequence => $"SELECT seq FROM {_table} WHERE identifier = @identifier ORDER BY timestamp_utc DESC LIMIT 1;";
+
     /// <summary>How to drop an index of the main table, for messages.</summary>
     public string DropIndex(string index) => $"ALTER TABLE {_table} DROP INDEX {Quote(index)}";
 
@@ -120,7 +127,8 @@ internal sealed class MariaDbSql
     /// A whole batch in one round trip, as one transaction: the rows (every one assumed new), the summaries of those rows,
     /// the dead letters, and the commit. When a row is already stored or refused, the server stops at that statement with
     /// an error and nothing of the batch stays once the caller rolls back; the caller then takes the careful path.
-    /// Parameters, in order: six per row (timestamp, identifier, the three values, timestamp_utc; five without <c>timestamp_utc</c>), twelve per
+    /// Parameters, in order: seven per row (timestamp, identifier, the three values, timestamp_utc, seq; the first five
+    /// alone in a table of the first wave), twelve per
     /// summary, five per dead letter.
     /// </summary>
     public string Batch(int rows, bool withUtc, int summaries, int deadLetters)
@@ -183,8 +191,8 @@ internal sealed class MariaDbSql
     private void AppendInsertRows(StringBuilder text, int rows, bool withUtc)
     {
         text.Append("INSERT INTO ").Append(_table)
-            .Append(withUtc ? " (timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES " : " (timestamp, identifier, temperature, humidity, pressure) VALUES ");
-        var tuple = withUtc ? "(?,?,?,?,?,?)" : "(?,?,?,?,?)";
+            .Append(withUtc ? " (timestamp, identifier, temperature, humidity, pressure, timestamp_utc, seq) VALUES " : " (timestamp, identifier, temperature, humidity, pressure) VALUES ");
+        var tuple = withUtc ? "(?,?,?,?,?,?,?)" : "(?,?,?,?,?)";
         for (var row = 0; row < rows; row++)
         {
             if (row > 0)

@@ -17,6 +17,9 @@ internal struct PendingRow
     public double Humidity;
     public double Pressure;
 
+    /// <summary>The publisher's number for the reading, or <see langword="null"/>.</summary>
+    public long? Sequence;
+
     /// <summary>Why the reading cannot be stored at all (a non-finite value, a time outside the years the table holds),
     /// or <see langword="null"/>; such a row never reaches the table.</summary>
     public string? ClientReason;

@@ -72,9 +72,10 @@ internal sealed class RowPreparation
             row.Temperature = PythonRound.Round2(reading.Temperature);
             row.Humidity = PythonRound.Round2(reading.Humidity);
             row.Pressure = PythonRound.Round2(reading.Pressure);
+            row.Sequence = reading.Sequence;
 
             // The table keeps microseconds (DATETIME(6)), as Python's datetime does: truncate, never round up.
-            if (!TryTruncate(reading.Timestamp, out var instant) || !Fits(instant.InZone(_zone).LocalDateTime))
+            if (!TryTruncate(reading.Timestamp, out var instant) || !FitsInZone(instant))
             {
                 row.Stored = reading.Timestamp < MinTimestamp ? DateTimeOffset.MinValue : DateTimeOffset.MaxValue;
                 row.ClientReason = $"field 'timestamp': {InstantPattern.ExtendedIso.Format(reading.Timestamp)} falls outside the years 1 to 9999 that the table holds (in UTC or in {_zoneId})";
@@ -180,7 +181,7 @@ internal sealed class RowPreparation
 
     private DateTime LocalTime(Instant instant)
     {
-        if (!TryTruncate(instant, out var truncated) || !Fits(truncated.InZone(_zone).LocalDateTime))
+        if (!TryTruncate(instant, out var truncated) || !FitsInZone(truncated))
         {
             truncated = SystemClock.Instance.GetCurrentInstant();
         }
@@ -202,7 +203,13 @@ internal sealed class RowPreparation
         return true;
     }
 
-    private static bool Fits(LocalDateTime local) => local.Year is >= 1 and <= 9999;
+    /// <summary>Whether the wall-clock time of <paramref name="instant"/> in the zone is within the years 1 to 9999,
+    /// checked on ticks before any conversion (a local time in the year 10000 cannot even be made).</summary>
+    private bool FitsInZone(Instant instant)
+    {
+        var local = instant.ToUnixTimeTicks() + _zone.GetUtcOffset(instant).Ticks;
+        return local >= MinTimestamp.ToUnixTimeTicks() && local <= MaxTimestamp.ToUnixTimeTicks();
+    }
 
     private static string? NonFinite(string field, double value) =>
         double.IsFinite(value) ? null : $"field '{field}': {NonFiniteName(value)} is not a finite number";

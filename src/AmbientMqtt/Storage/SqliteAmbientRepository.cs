@@ -132,6 +132,12 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
                     created.Add(_table + TableSchema.SummarySuffix);
                 }
 
+                if (schema.HasUtcColumn && !schema.HasSequenceColumn)
+                {
+                    // A table of this version made before rows carried their publisher's number.
+                    create += $"ALTER TABLE {_quotedTable} ADD COLUMN seq INTEGER;\n";
+                }
+
                 if (create.Length > 0)
                 {
                     using var command = connection.CreateCommand();
@@ -151,6 +157,34 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<long?> LatestSequenceAsync(string identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_gate)
+        {
+            try
+            {
+                using var connection = Open();
+                var schema = _schema ??= Inspect(connection);
+                if (!schema.IsCurrent)
+                {
+                    return Task.FromResult<long?>(null);
+                }
+
+                using var command = connection.CreateCommand();
+                command.CommandText = $"SELECT seq FROM {_quotedTable} WHERE identifier = $i ORDER BY timestamp_utc DESC LIMIT 1";
+                command.Parameters.AddWithValue("$i", identifier);
+                return Task.FromResult(command.ExecuteScalar() is long sequence ? sequence : (long?)null);
+            }
+            catch (SqliteException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Wrap(ex, "reading a node's last number");
+            }
+        }
     }
 
     /// <summary>Builds the 5-minute summaries anew from the rows, in one transaction.</summary>
@@ -244,7 +278,8 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
           timestamp     TEXT NOT NULL,
           identifier    TEXT NOT NULL CONSTRAINT ck_identifier_length CHECK (length(identifier) <= 64),
           temperature   REAL, humidity REAL, pressure REAL,
-          timestamp_utc TEXT NOT NULL
+          timestamp_utc TEXT NOT NULL,
+          seq           INTEGER
         );
         CREATE UNIQUE INDEX IF NOT EXISTS "ux_{_table}_identifier_timestamp_utc" ON {_quotedTable} (identifier, timestamp_utc);
         CREATE INDEX IF NOT EXISTS "ix_{_table}_timestamp_utc" ON {_quotedTable} (timestamp_utc);
@@ -339,15 +374,16 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
 
         // Without a conflict target, DO NOTHING applies to whichever unique index the table has (the current key or the
         // first wave's); TableSchema refused any index that could take two distinct readings for one.
-        command.CommandText = schema.HasUtcColumn
-            ? $"INSERT INTO {_quotedTable} (timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES ($t, $i, $a, $h, $p, $u) ON CONFLICT DO NOTHING"
+        command.CommandText = schema.IsCurrent
+            ? $"INSERT INTO {_quotedTable} (timestamp, identifier, temperature, humidity, pressure, timestamp_utc, seq) VALUES ($t, $i, $a, $h, $p, $u, $s) ON CONFLICT DO NOTHING"
             : $"INSERT INTO {_quotedTable} (timestamp, identifier, temperature, humidity, pressure) VALUES ($t, $i, $a, $h, $p) ON CONFLICT DO NOTHING";
         var timestamp = command.Parameters.Add("$t", SqliteType.Text);
         var identifier = command.Parameters.Add("$i", SqliteType.Text);
         var temperature = command.Parameters.Add("$a", SqliteType.Real);
         var humidity = command.Parameters.Add("$h", SqliteType.Real);
         var pressure = command.Parameters.Add("$p", SqliteType.Real);
-        var utc = schema.HasUtcColumn ? command.Parameters.Add("$u", SqliteType.Text) : null;
+        var utc = schema.IsCurrent ? command.Parameters.Add("$u", SqliteType.Text) : null;
+        var sequence = schema.IsCurrent ? command.Parameters.Add("$s", SqliteType.Integer) : null;
         command.Prepare();
 
         foreach (var index in candidates)
@@ -359,9 +395,10 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
             temperature.Value = row.Temperature;
             humidity.Value = row.Humidity;
             pressure.Value = row.Pressure;
-            if (utc is not null)
+            if (utc is not null && sequence is not null)
             {
                 utc.Value = row.Utc.ToString(LocalTimeFormat, CultureInfo.InvariantCulture);
+                sequence.Value = row.Sequence is { } number ? number : DBNull.Value;
             }
 
             try

@@ -21,16 +21,21 @@ internal sealed class TableSchema
     /// <summary>The column the key rests on.</summary>
     public const string UtcColumn = "timestamp_utc";
 
+    /// <summary>The column of the publisher's number (<c>seq</c>), beside <see cref="UtcColumn"/> in every table of this
+    /// version.</summary>
+    public const string SequenceColumn = "seq";
+
     /// <summary>The suffix of the dead-letter table.</summary>
     public const string RejectedSuffix = "_rejected";
 
     /// <summary>The suffix of the 5-minute summary table.</summary>
     public const string SummarySuffix = "_5m";
 
-    private TableSchema(bool tableExists, bool hasUtcColumn, bool keyOnInstant, bool keyOnLocalTime, bool rejectedTableExists, bool summaryTableExists, string? problem)
+    private TableSchema(bool tableExists, bool hasUtcColumn, bool keyOnInstant, bool keyOnLocalTime, bool rejectedTableExists, bool summaryTableExists, string? problem, bool hasSequenceColumn = false)
     {
         TableExists = tableExists;
         HasUtcColumn = hasUtcColumn;
+        HasSequenceColumn = hasSequenceColumn;
         KeyOnInstant = keyOnInstant;
         KeyOnLocalTime = keyOnLocalTime;
         RejectedTableExists = rejectedTableExists;
@@ -39,12 +44,19 @@ internal sealed class TableSchema
     }
 
     /// <summary>The schema of an empty database, once the repository has created its tables.</summary>
-    public static TableSchema Created { get; } = new(true, true, true, false, true, true, null);
+    public static TableSchema Created { get; } = new(true, true, true, false, true, true, null, hasSequenceColumn: true);
 
     public bool TableExists { get; }
 
     /// <summary>Gets a value indicating whether rows carry <c>timestamp_utc</c> (every table made by this version).</summary>
     public bool HasUtcColumn { get; }
+
+    /// <summary>Gets a value indicating whether rows carry <c>seq</c>.</summary>
+    public bool HasSequenceColumn { get; }
+
+    /// <summary>Gets a value indicating whether rows are written with <c>timestamp_utc</c> and <c>seq</c> (the table of
+    /// this version) rather than the tutorial's five columns alone (the first wave's table, until it is upgraded).</summary>
+    public bool IsCurrent => HasUtcColumn && HasSequenceColumn;
 
     /// <summary>Gets a value indicating whether a unique index on exactly (identifier, timestamp_utc) exists.</summary>
     public bool KeyOnInstant { get; }
@@ -105,6 +117,6 @@ internal sealed class TableSchema
             keyOnLocalTime |= set.Count == 2 && set.Contains("timestamp");
         }
 
-        return new TableSchema(true, has.Contains(UtcColumn), keyOnInstant, keyOnLocalTime, rejectedTableExists, summaryTableExists, null);
+        return new TableSchema(true, has.Contains(UtcColumn), keyOnInstant, keyOnLocalTime, rejectedTableExists, summaryTableExists, null, has.Contains(SequenceColumn));
     }
 }

@@ -56,7 +56,7 @@ public sealed class MqttServer : IAsyncLifetime
     }
 
     /// <summary>Starts a broker of the test's own, for tests that stop or restart it; skips when mosquitto is missing.</summary>
-    public static async Task<PrivateMosquitto> StartPrivateAsync(string? listenerOptions = null)
+    public static async Task<PrivateMosquitto> StartPrivateAsync(string? listenerOptions = null, MosquittoSettings settings = MosquittoSettings.Shipped, string? extraLines = null)
     {
         if (PrivateMosquitto.FindBinary() is null)
         {
@@ -68,7 +68,7 @@ public sealed class MqttServer : IAsyncLifetime
             Assert.Skip("mosquitto is not installed (./test.sh installs it)");
         }
 
-        return await PrivateMosquitto.StartNewAsync(listenerOptions);
+        return await PrivateMosquitto.StartNewAsync(listenerOptions, settings, extraLines);
     }
 
     public async ValueTask DisposeAsync()

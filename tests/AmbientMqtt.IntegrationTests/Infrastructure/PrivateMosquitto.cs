@@ -4,9 +4,21 @@ using System.Net.Sockets;
 
 namespace AmbientMqtt.IntegrationTests.Infrastructure;
 
+/// <summary>The broker settings a private mosquitto runs with.</summary>
+public enum MosquittoSettings
+{
+    /// <summary>The project's <c>deploy/mosquitto/ambientmqtt.conf</c>, as the README tells users to install it.</summary>
+    Shipped,
+
+    /// <summary>mosquitto's own defaults (<c>max_queued_messages 1000</c>, <c>autosave_interval 1800</c>), as
+    /// Debian installs it.</summary>
+    Stock,
+}
+
 /// <summary>
 /// A throwaway mosquitto on a free loopback port, with persistence in a temp directory, that a test may stop, kill and
-/// start again on the same port (fault tests).
+/// start again on the same port (fault tests). Unless told otherwise it runs with the settings the project ships
+/// (<c>deploy/mosquitto/ambientmqtt.conf</c>, included as a user includes it from <c>conf.d</c>).
 /// </summary>
 public sealed class PrivateMosquitto : IAsyncDisposable
 {
@@ -14,12 +26,20 @@ public sealed class PrivateMosquitto : IAsyncDisposable
     private readonly string _config;
     private Process? _process;
 
-    private PrivateMosquitto(string binary, int port, string directory, string? listenerOptions)
+    private PrivateMosquitto(string binary, int port, string directory, string? listenerOptions, MosquittoSettings settings, string? extraLines)
     {
         Binary = binary;
         Port = port;
         _directory = directory;
         _config = Path.Combine(directory, "mosquitto.conf");
+        var include = string.Empty;
+        if (settings == MosquittoSettings.Shipped)
+        {
+            var confd = Directory.CreateDirectory(Path.Combine(directory, "conf.d")).FullName;
+            File.Copy(ShippedConfig, Path.Combine(confd, "ambientmqtt.conf"));
+            include = $"include_dir {confd}";
+        }
+
         File.WriteAllText(_config, $"""
             listener {port} 127.0.0.1
             {listenerOptions}
@@ -27,12 +47,18 @@ public sealed class PrivateMosquitto : IAsyncDisposable
             user {Environment.UserName}
             persistence true
             persistence_location {directory}/
-            autosave_interval 1
-            max_queued_messages 0
             log_dest file {directory}/mosquitto.log
+            {extraLines}
+            {include}
 
             """);
     }
+
+    /// <summary>Gets the project's broker settings, copied beside the tests.</summary>
+    public static string ShippedConfig => Path.Combine(AppContext.BaseDirectory, "deploy", "ambientmqtt.conf");
+
+    /// <summary>Gets the broker's log file.</summary>
+    public string LogPath => Path.Combine(_directory, "mosquitto.log");
 
     public string Binary { get; }
 
@@ -50,11 +76,13 @@ public sealed class PrivateMosquitto : IAsyncDisposable
     }
 
     /// <param name="listenerOptions">Lines for the listener, such as <c>certfile</c> and <c>keyfile</c> for TLS.</param>
-    public static async Task<PrivateMosquitto> StartNewAsync(string? listenerOptions = null)
+    /// <param name="settings">The project's settings or mosquitto's own.</param>
+    /// <param name="extraLines">More lines for the configuration, such as <c>log_type all</c>.</param>
+    public static async Task<PrivateMosquitto> StartNewAsync(string? listenerOptions = null, MosquittoSettings settings = MosquittoSettings.Shipped, string? extraLines = null)
     {
         var binary = FindBinary() ?? throw new InvalidOperationException("mosquitto is not installed (run ./test.sh, which installs it)");
         var directory = Directory.CreateTempSubdirectory("ambientmqtt-mosquitto-").FullName;
-        var server = new PrivateMosquitto(binary, FreePort(), directory, listenerOptions);
+        var server = new PrivateMosquitto(binary, FreePort(), directory, listenerOptions, settings, extraLines);
         await server.StartAsync();
         return server;
     }

@@ -127,6 +127,27 @@ internal sealed class SampleProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until a line of stderr satisfies <paramref name="predicate"/>; fails with both streams if it never does.</summary>
+    public async Task<string> WaitForErrorAsync(Func<string, bool> predicate, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var match = _stderr.FirstOrDefault(predicate);
+            if (match is not null)
+            {
+                return match;
+            }
+
+            if (deadline.Elapsed > timeout)
+            {
+                throw new TimeoutException($"no matching line on stderr within {timeout}.{Environment.NewLine}{Describe()}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public int CountOutput(Func<string, bool> predicate) => _stdout.Count(predicate);
 
     public void Terminate() => Signals.Terminate(_process.Id);

@@ -35,6 +35,7 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture) : Ambi
             "Ambient humidity double YES",
             "Ambient pressure double YES",
             "Ambient timestamp_utc datetime(6) NO",
+            "Ambient seq bigint(20) YES",
             "Ambient_5m identifier varchar(64) NO",
             "Ambient_5m bucket_utc datetime NO",
             "Ambient_5m readings int(10) unsigned NO",

@@ -36,6 +36,7 @@ public sealed class SqliteAmbientRepositoryTests : AmbientRepositoryTests
                 "Ambient humidity REAL 0 0",
                 "Ambient pressure REAL 0 0",
                 "Ambient timestamp_utc TEXT 1 0",
+                "Ambient seq INTEGER 0 0",
                 "Ambient_5m identifier TEXT 1 1",
                 "Ambient_5m bucket_utc TEXT 1 2",
                 "Ambient_5m readings INTEGER 1 0",
