@@ -73,7 +73,7 @@ public sealed class GaleraRepositoryTests(GaleraFixture fixture)
                 restart = Task.Run(
                     async () =>
                     {
-                        await Task.Delay(TimeSpan.FromSeconds(5), Ct);
+                        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
                         await cluster.RestartAsync(0, Ct);
                     },
                     Ct);
@@ -95,7 +95,7 @@ public sealed class GaleraRepositoryTests(GaleraFixture fixture)
         }
 
         (await db.ScalarAsync("SELECT COUNT(*) FROM `Ambient_rejected`")).Should().Be(0);
-        Report($"failover: {total} readings in {Batches} batches, node 1 killed at {killedAt.TotalSeconds:0.0} s and restarted 5 s later; "
+        Report($"failover: {total} readings in {Batches} batches, node 1 killed at {killedAt.TotalSeconds:0.0} s and restarted 2 s later; "
             + $"{writer.TransientFailures} transient failure(s) retried, {writer.Duplicates} duplicate(s) (a batch committed before the kill and offered again), "
             + $"longest batch {writer.Longest.TotalMilliseconds:0} ms, {logger.Entries.Count(e => e.EventId == 3004)} retry on a fresh connection");
     }
@@ -145,7 +145,7 @@ public sealed class GaleraRepositoryTests(GaleraFixture fixture)
 
         var a = new MariaDbAmbientRepository(db.CreateDataSource(c => c.Server = cluster.Nodes[0].Address), new MariaDbRepositoryOptions());
         var b = new MariaDbAmbientRepository(db.CreateDataSource(c => c.Server = cluster.Nodes[1].Address), new MariaDbRepositoryOptions());
-        const int Batches = 60;
+        const int Batches = 120;
         const int BatchSize = 20;
         var writerA = new RetryingWriter(a);
         var writerB = new RetryingWriter(b);
@@ -350,7 +350,7 @@ public sealed class GaleraRepositoryTests(GaleraFixture fixture)
 
             try
             {
-                await new RetryingWriter(all, giveUpAfter: TimeSpan.FromSeconds(10)).WriteAsync(Batch(10, 5));
+                await new RetryingWriter(all, giveUpAfter: TimeSpan.FromSeconds(3)).WriteAsync(Batch(10, 5));
             }
             catch (Exception ex) when (ex is AmbientStorageException or MySqlException)
             {

@@ -15,7 +15,7 @@ namespace AmbientMqtt.IntegrationTests.Cluster;
 /// </summary>
 public sealed class MosquittoSharedSubscriptionTests(MqttServer broker)
 {
-    private const int Count = 3000;
+    private const int Count = 1500;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

@@ -26,6 +26,22 @@ internal static partial class MqttInsertOutput
         return rows;
     }
 
+    /// <summary>The rows MqttInsert has inserted so far (its <c>(N row affected.)</c> lines).</summary>
+    public static long Inserted(SampleProcess process)
+    {
+        long rows = 0;
+        foreach (var line in process.Output)
+        {
+            var affected = AffectedLine().Match(line);
+            if (affected.Success)
+            {
+                rows += long.Parse(affected.Groups[1].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return rows;
+    }
+
     /// <summary>Waits until <paramref name="process"/> has written at least <paramref name="count"/> readings.</summary>
     public static async Task<long> WaitForOfferedAsync(SampleProcess process, long count, TimeSpan timeout)
     {
@@ -58,6 +74,9 @@ internal static partial class MqttInsertOutput
 
     [GeneratedRegex(@"^●NEW_DATA:  (\d+) rows, from ")]
     private static partial Regex SummaryLine();
+
+    [GeneratedRegex(@"^ クエリを実行しました。\((\d+) row affected\.\)$")]
+    private static partial Regex AffectedLine();
 
     [GeneratedRegex(@"^stopped: (\d+) row\(s\) inserted, (\d+) duplicate\(s\) skipped, (\d+) payload\(s\) rejected")]
     private static partial Regex StoppedLine();
