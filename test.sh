@@ -67,7 +67,7 @@ mkdir -p "$work/mariadb"
 "$(bin mariadbd)" --no-defaults --datadir="$work/mariadb/data" --socket="$work/mariadb/mysqld.sock" \
   --port="$db_port" --bind-address=127.0.0.1 --user=root --pid-file="$work/mariadb/mysqld.pid" \
   --log-error="$work/mariadb/error.log" --skip-name-resolve --max-connections=1000 \
-  --innodb-buffer-pool-size=256M --innodb-log-file-size=256M &
+  --innodb-buffer-pool-size=256M --innodb-log-file-size=256M --tmpdir="$work/mariadb" &
 pids+=($!)
 
 for _ in $(seq 300); do

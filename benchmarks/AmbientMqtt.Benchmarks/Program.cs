@@ -6,8 +6,16 @@
 //           rows/s, MqttInsert's CPU µs per reading and peak RSS, lost and duplicated; then one reading every 100 ms to
 //           measure publish→commit latency.
 //           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- ingest --count 100000 --runs 3
+//   dashboard: 10 nodes × 30 days of a reading per 5 s in a private MariaDB and a SQLite file, the dashboard's requests
+//           over HTTP (30-day and 24-hour views, CSV of a day). See DashboardBenchmark.cs.
+//           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- dashboard --runs 20
 using AmbientMqtt.Benchmarks;
 using BenchmarkDotNet.Running;
+
+if (args.Length > 0 && args[0] == "dashboard")
+{
+    return await DashboardBenchmark.RunAsync(args[1..]);
+}
 
 if (args.Length > 0 && args[0] == "ingest")
 {

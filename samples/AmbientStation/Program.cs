@@ -5,6 +5,7 @@
 // thing by configuration: --Mqtt:Host=… (or --Mqtt:Embedded=false) for mosquitto, --Database:Provider=MariaDb for
 // MariaDB. It prints what the tutorial's two programs print, and where the rows are.
 using AmbientMqtt;
+using AmbientMqtt.Dashboard;
 using AmbientMqtt.Ingest;
 using AmbientMqtt.Mqtt;
 using AmbientMqtt.Publishing;
@@ -56,6 +57,7 @@ if (embedded)
 builder.Services.AddAmbientMqttSubscriber(configuration);
 _ = sqlite ? builder.Services.AddAmbientSqlite(configuration) : builder.Services.AddAmbientMariaDb(configuration);
 builder.Services.AddAmbientIngest(configuration);
+builder.Services.AddAmbientDashboardServer(configuration);   // Dashboard:Urls, http://127.0.0.1:8080 (or a free port) by default
 builder.Services.AddHostedService<Sequencing>();
 builder.Services
     .AddAmbientSensor(configuration)
@@ -90,6 +92,7 @@ var exitCode = await host.RunAmbientAsync(services =>
         output.Line($"MariaDB:  {target.Server}:{target.Port}/{target.Database}, table {services.GetRequiredService<MariaDbAmbientRepository>().Table}");
     }
 
+    services.GetRequiredService<AmbientDashboardService>().Started += (_, url) => output.Line($"dashboard:  {url}");
     var first = true;
     subscriber.Connected += (_, e) =>
     {

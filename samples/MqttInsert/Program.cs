@@ -4,6 +4,7 @@
 // crash, a broker restart or a database restart loses nothing, and a redelivery is a no-op. With --Mqtt:Embedded=true
 // the MQTT broker runs inside this program (on Mqtt:Port, 127.0.0.1 only), so the tutorial's set-up needs no mosquitto.
 // Exit codes: 0 stopped cleanly, 1 needs a person (login, database, privilege), 2 a bad setting.
+using AmbientMqtt.Dashboard;
 using AmbientMqtt.Ingest;
 using AmbientMqtt.Mqtt;
 using AmbientMqtt.Storage;
@@ -26,6 +27,10 @@ builder.Services
     .AddAmbientMqttSubscriber(builder.Configuration)  // Mqtt:Host, Mqtt:Port, Mqtt:Topic, Mqtt:ClientId, …
     .AddAmbientMariaDb(builder.Configuration)         // Database:ConnectionString, Database:Table, Database:TimeZone, Identifier
     .AddAmbientIngest(builder.Configuration);         // Ingest:MaxBatchSize, …
+if (builder.Configuration["Dashboard:Urls"] is not null)
+{
+    builder.Services.AddAmbientDashboardServer(builder.Configuration);   // the charts, on Dashboard:Urls
+}
 
 using var host = builder.Build();
 using var output = new TutorialRowPrinter(Console.OpenStandardOutput());
@@ -41,6 +46,10 @@ var exitCode = await host.RunAmbientAsync(services =>
     }
 
     pipeline.BatchCommitted += (_, e) => output.Print(e.Result, e.MoreWaiting);
+    if (services.GetService<AmbientDashboardService>() is { } dashboard)
+    {
+        dashboard.Started += (_, url) => output.Line($"dashboard:  {url}");
+    }
 
     // The subscriber starts once the table is ready, so its first connection means both are there.
     var first = true;

@@ -268,7 +268,7 @@ public sealed class IngestPipeline
                 if (reading.Identifier is { } claimed && !string.Equals(claimed, node, StringComparison.Ordinal)
                     && _identifierConflicts.Count < 10_000 && _identifierConflicts.Add((message.Topic, claimed)))
                 {
-                    Log.IdentifierConflict(_logger, message.Topic, node, claimed);
+                    Log.IdentifierConflict(_logger, LogText.Printable(message.Topic), node, claimed);
                 }
 
                 readings.Add(reading with { Identifier = node });
@@ -276,7 +276,7 @@ public sealed class IngestPipeline
             }
         }
 
-        Log.PayloadRejected(_logger, message.Topic, error);
+        Log.PayloadRejected(_logger, LogText.Printable(message.Topic), LogText.Printable(error));
         rejected.Add(new RejectedPayload(message.ReceivedAt, message.Topic, message.Payload, error));
     }
 

@@ -11,12 +11,16 @@ internal static partial class Log
     public static partial void SchemaReady(ILogger logger, string table, string endpoint, string created);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
-        Message = "Table `{Table}` has no unique key on (identifier, timestamp_utc), so duplicates are possible: a redelivered reading is stored again. Add it with: ALTER TABLE `{Table}` ADD UNIQUE KEY ux_identifier_timestamp_utc (identifier, timestamp_utc)")]
-    public static partial void MissingUniqueKey(ILogger logger, string table);
+        Message = "Table `{Table}` has no unique key on (identifier, timestamp_utc), so duplicates are possible: a redelivered reading is stored again. To {Remedy} with: ALTER TABLE `{Table}` ADD UNIQUE KEY ux_identifier_timestamp_utc (identifier, timestamp_utc)")]
+    public static partial void MissingUniqueKey(ILogger logger, string table, string remedy);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning,
-        Message = "Table {Table} was made by an earlier AmbientMqtt: its unique key is on the local time (Database:TimeZone {Zone}), not the instant; {Collisions}. Upgrade it once (it keeps every row): run the program with --Database:Upgrade=true, or call UpgradeTableAsync()")]
+        Message = "Table {Table} was made by an earlier AmbientMqtt: it keeps only the local time (Database:TimeZone {Zone}), and a reading's identity rests on it, not on the instant; {Collisions}. Upgrade it once, keeping every row: start MqttInsert or AmbientStation once with --Database:UpgradeTable=true (or set MariaDbRepositoryOptions.UpgradeTable)")]
     public static partial void KeyOnLocalTime(ILogger logger, string table, string zone, string collisions);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information,
+        Message = "Table {Table} upgraded: {Rows} row(s) given timestamp_utc (their local time read in {Zone}), the unique key moved to (identifier, timestamp_utc), in {Seconds:0.0} s")]
+    public static partial void TableUpgraded(ILogger logger, string table, long rows, string zone, double seconds);
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information,
         Message = "MariaDB at {Endpoint} reported a conflict with another writer (a Galera certification conflict or a deadlock); retrying the batch (attempt {Attempt})")]
@@ -39,8 +43,8 @@ internal static partial class Log
     public static partial void SqliteSchemaReady(ILogger logger, string table, string path, string created);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Warning,
-        Message = "Table {Table} has no unique index on (identifier, timestamp_utc), so duplicates are possible: a redelivered reading is stored again. Add it with: CREATE UNIQUE INDEX \"ux_{Table}_identifier_timestamp_utc\" ON \"{Table}\" (identifier, timestamp_utc)")]
-    public static partial void SqliteMissingUniqueKey(ILogger logger, string table);
+        Message = "Table {Table} has no unique index on (identifier, timestamp_utc), so duplicates are possible: a redelivered reading is stored again. To {Remedy} with: CREATE UNIQUE INDEX \"ux_{Table}_identifier_timestamp_utc\" ON \"{Table}\" (identifier, timestamp_utc)")]
+    public static partial void SqliteMissingUniqueKey(ILogger logger, string table, string remedy);
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Debug,
         Message = "SQLite database {Path} could not take a batch: {Reason}")]

@@ -332,7 +332,8 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
         bool first;
         lock (_foreignTopics)
         {
-            first = _foreignTopics.Add(topic);
+            // Bounded: a client publishing on endless topics the old subscription matches must not grow memory.
+            first = _foreignTopics.Count < 1000 && _foreignTopics.Add(topic);
         }
 
         if (!first)
@@ -340,7 +341,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
             return;
         }
 
-        Log.ForeignTopic(_logger, topic, _options.Topic, connection.ClientId);
+        Log.ForeignTopic(_logger, LogText.Printable(topic), _options.Topic, connection.ClientId);
         try
         {
             await connection.Client.UnsubscribeAsync(topic).ConfigureAwait(false);
@@ -388,7 +389,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
 
         if (changed)
         {
-            Log.NodeAvailability(_logger, node, online ? _options.AvailabilityOnline : _options.AvailabilityOffline);
+            Log.NodeAvailability(_logger, LogText.Printable(node), online ? _options.AvailabilityOnline : _options.AvailabilityOffline);
             AvailabilityChanged?.Invoke(this, new NodeAvailabilityEventArgs(node, online, Instant.FromDateTimeOffset(_timeProvider.GetUtcNow())));
         }
     }

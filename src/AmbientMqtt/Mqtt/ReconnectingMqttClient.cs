@@ -376,7 +376,13 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
             innermost = innermost.InnerException;
         }
 
-        return ex is OperationCanceledException ? "connection attempt timed out" : innermost.Message;
+        var cause = ex is OperationCanceledException ? "connection attempt timed out" : innermost.Message;
+
+        // With TLS 1.3 a broker that wants a client certificate says so only by closing the connection after the
+        // handshake: the client then sees a broken connection, not a TLS error.
+        return _settings.Options.UseTls && string.IsNullOrEmpty(_settings.Options.ClientCertificate) && innermost is IOException or System.Net.Sockets.SocketException
+            ? $"{cause.TrimEnd('.')}; the broker closed the TLS connection: if it requires client certificates (mosquitto: require_certificate true), set Mqtt:ClientCertificate and Mqtt:ClientKey"
+            : cause;
     }
 
     /// <summary>A TLS failure in the words of what to set, not of .NET's certificate chain.</summary>

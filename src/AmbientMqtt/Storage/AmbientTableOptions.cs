@@ -38,4 +38,15 @@ public abstract class AmbientTableOptions
     /// </summary>
     /// <value>The default value is 16384 (16 KiB). It must lie between 0 and <see cref="MaxRejectedPayloadBytesLimit"/>.</value>
     public int MaxRejectedPayloadBytes { get; set; } = 16384;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether <see cref="IAmbientRepository.EnsureSchemaAsync"/> upgrades a table made
+    /// by the first AmbientMqtt (no <c>timestamp_utc</c>, its unique key on the local time): it adds
+    /// <c>timestamp_utc</c> (each row's local time read in <see cref="TimeZone"/>; in the hour clocks go back the
+    /// earlier of the two instants, which is the one such a table kept) and <c>seq</c>, moves the key to the instant,
+    /// makes identifiers compare exactly, and builds the summaries. Every row is kept.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>: such a table is used as it is, with a start-up line saying how
+    /// to upgrade it.</value>
+    public bool UpgradeTable { get; set; }
 }

@@ -38,6 +38,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
     private readonly MariaDbSql _sql;
     private readonly RowPreparation _rows;
     private readonly string _zone;
+    private readonly bool _upgrade;
     private readonly string _endpoint;
     private readonly string? _password;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -65,6 +66,7 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _table = options.Table;
         _zone = options.TimeZone;
+        _upgrade = options.UpgradeTable;
         _sql = new MariaDbSql(_table);
         _rows = new RowPreparation(options.TimeZone, options.Identifier, options.MaxRejectedPayloadBytes);
         _endpoint = MariaDbEndpoint.Describe(dataSource.ConnectionString);
@@ -94,6 +96,12 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             if (schema.Problem is { } problem)
             {
                 throw new AmbientStorageException($"MariaDB at {_endpoint}: {problem}");
+            }
+
+            if (_upgrade && schema.TableExists && !schema.HasUtcColumn)
+            {
+                await UpgradeAsync(connection, schema, cancellationToken).ConfigureAwait(false);
+                schema = await InspectAsync(connection, cancellationToken).ConfigureAwait(false);
             }
 
             var created = new List<string>();
@@ -286,6 +294,73 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>A first-wave table becomes this version's: see <see cref="AmbientTableOptions.UpgradeTable"/>.</summary>
+    private async Task UpgradeAsync(MySqlConnection connection, TableSchema schema, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var zone = NodaTime.DateTimeZoneProviders.Tzdb[_zone];
+        using (var add = new MySqlCommand($"ALTER TABLE `{_table}` ADD COLUMN timestamp_utc DATETIME(6) NULL, ADD COLUMN seq BIGINT NULL;", connection) { CommandTimeout = 0 })
+        {
+            await add.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // In row_id order, a chunk at a time, so that neither side holds the whole table.
+        const int Chunk = 2000;
+        ulong last = 0;
+        long rows = 0;
+        var chunk = new List<(ulong RowId, DateTime Utc)>(Chunk);
+        while (true)
+        {
+            chunk.Clear();
+            using (var select = new MySqlCommand($"SELECT row_id, timestamp FROM `{_table}` WHERE row_id > @last ORDER BY row_id LIMIT {Chunk};", connection))
+            {
+                select.Parameters.AddWithValue("@last", last);
+                var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        chunk.Add((reader.GetUInt64(0), LegacyTime.ToUtc(reader.GetDateTime(1), zone)));
+                    }
+                }
+            }
+
+            if (chunk.Count == 0)
+            {
+                break;
+            }
+
+            var text = new System.Text.StringBuilder($"UPDATE `{_table}` SET timestamp_utc = CASE row_id", 64 + (chunk.Count * 24));
+            using var update = new MySqlCommand { Connection = connection };
+            foreach (var (rowId, utc) in chunk)
+            {
+                text.Append(" WHEN ? THEN ?");
+                update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.UInt64, Value = rowId });
+                update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.DateTime, Value = utc });
+            }
+
+            text.Append(" END WHERE row_id BETWEEN ? AND ?;");
+            update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.UInt64, Value = chunk[0].RowId });
+            update.Parameters.Add(new MySqlParameter { MySqlDbType = MySqlDbType.UInt64, Value = chunk[^1].RowId });
+            update.CommandText = text.ToString();
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            last = chunk[^1].RowId;
+            rows += chunk.Count;
+        }
+
+        var dropOld = schema.LocalTimeKey is { } key ? $"DROP INDEX `{key}`, " : string.Empty;
+        using (var alter = new MySqlCommand(
+            $"ALTER TABLE `{_table}` MODIFY timestamp_utc DATETIME(6) NOT NULL, MODIFY identifier VARCHAR(64) CHARACTER SET utf8mb4 COLLATE {_sql.Collation} NOT NULL, "
+            + $"{dropOld}ADD UNIQUE KEY ux_identifier_timestamp_utc (identifier, timestamp_utc), ADD KEY ix_timestamp_utc (timestamp_utc);",
+            connection) { CommandTimeout = 0 })
+        {
+            await alter.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Log.TableUpgraded(_logger, _table, rows, _zone, seconds);
     }
 
     /// <summary>Closes the connection kept for writing batches.</summary>
@@ -521,13 +596,13 @@ public sealed partial class MariaDbAmbientRepository : IAmbientRepository, IAsyn
             return;
         }
 
-        if (schema.KeyOnLocalTime)
+        if (schema.KeyOnLocalTime && !schema.HasUtcColumn)
         {
             Log.KeyOnLocalTime(_logger, _table, _zone, ZoneAdvice.Collisions(_zone));
         }
         else if (!schema.HasKey)
         {
-            Log.MissingUniqueKey(_logger, _table);
+            Log.MissingUniqueKey(_logger, _table, schema.HasUtcColumn ? "add it" : "upgrade the table once, which adds timestamp_utc and the key (remove duplicate rows first): start MqttInsert or AmbientStation with --Database:UpgradeTable=true; or add it later");
         }
     }
 

@@ -43,10 +43,13 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
     private const string LocalTimeFormat = "yyyy'-'MM'-'dd' 'HH':'mm':'ss'.'ffffff";
     private const string BucketFormat = "yyyy'-'MM'-'dd' 'HH':'mm':'ss";
 
+    private static readonly string[] UpgradeParameters = ["$r", "$t", "$i", "$a", "$h", "$p", "$u"];
+
     private readonly string _connectionString;
     private readonly ILogger _logger;
     private readonly string _table;
     private readonly string _zone;
+    private readonly bool _upgrade;
     private readonly string _quotedTable;
     private readonly string _quotedRejected;
     private readonly string _quotedSummary;
@@ -70,6 +73,7 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _table = options.Table;
         _zone = options.TimeZone;
+        _upgrade = options.UpgradeTable;
         _quotedTable = Quote(_table);
         _quotedRejected = Quote(_table + TableSchema.RejectedSuffix);
         _quotedSummary = Quote(_table + TableSchema.SummarySuffix);
@@ -109,6 +113,12 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
                 if (schema.Problem is { } problem)
                 {
                     throw new AmbientStorageException($"SQLite database {DatabasePath}: {problem}");
+                }
+
+                if (_upgrade && schema.TableExists && !schema.HasUtcColumn)
+                {
+                    Upgrade(connection);
+                    schema = Inspect(connection);
                 }
 
                 var created = new List<string>();
@@ -271,9 +281,11 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
 
     private static string Quote(string name) => "\"" + name + "\"";
 
-    private string CreateTableSql =>
+    private string CreateTableSql => CreateTable(_quotedTable);
+
+    private string CreateTable(string quoted) =>
         $"""
-        CREATE TABLE IF NOT EXISTS {_quotedTable} (
+        CREATE TABLE IF NOT EXISTS {quoted} (
           row_id        INTEGER PRIMARY KEY AUTOINCREMENT,
           timestamp     TEXT NOT NULL,
           identifier    TEXT NOT NULL CONSTRAINT ck_identifier_length CHECK (length(identifier) <= 64),
@@ -281,6 +293,11 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
           timestamp_utc TEXT NOT NULL,
           seq           INTEGER
         );
+
+        """ + CreateIndexesSql;
+
+    private string CreateIndexesSql =>
+        $"""
         CREATE UNIQUE INDEX IF NOT EXISTS "ux_{_table}_identifier_timestamp_utc" ON {_quotedTable} (identifier, timestamp_utc);
         CREATE INDEX IF NOT EXISTS "ix_{_table}_timestamp_utc" ON {_quotedTable} (timestamp_utc);
 
@@ -329,6 +346,60 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         COMMIT;
 
         """;
+
+    /// <summary>A first-wave table becomes this version's (see <see cref="AmbientTableOptions.UpgradeTable"/>): SQLite
+    /// cannot move a unique constraint, so the table is copied into a new one, in one transaction.</summary>
+    private void Upgrade(SqliteConnection connection)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var zone = NodaTime.DateTimeZoneProviders.Tzdb[_zone];
+        var staging = Quote(_table + "__upgrade");
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using (var create = connection.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText = $"DROP TABLE IF EXISTS {staging};\n" + CreateTable(staging).Replace(CreateIndexesSql, string.Empty, StringComparison.Ordinal);
+            create.ExecuteNonQuery();
+        }
+
+        long rows = 0;
+        using (var select = connection.CreateCommand())
+        using (var insert = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = $"SELECT row_id, timestamp, identifier, temperature, humidity, pressure FROM {_quotedTable} ORDER BY row_id";
+            insert.Transaction = transaction;
+            insert.CommandText = $"INSERT INTO {staging} (row_id, timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES ($r, $t, $i, $a, $h, $p, $u)";
+            // Untyped: each value binds as what the old row held (an integer, text, a real or NULL).
+            var parameters = UpgradeParameters.Select(n => insert.Parameters.Add(new SqliteParameter { ParameterName = n })).ToArray();
+            insert.Prepare();
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                var local = reader.GetString(1);
+                for (var c = 0; c < 6; c++)
+                {
+                    parameters[c].Value = reader.GetValue(c);
+                }
+
+                var utc = LegacyTime.ToUtc(DateTime.ParseExact(local.Length > 19 ? local : local + ".000000", LocalTimeFormat, CultureInfo.InvariantCulture), zone);
+                parameters[6].Value = utc.ToString(LocalTimeFormat, CultureInfo.InvariantCulture);
+                insert.ExecuteNonQuery();
+                rows++;
+            }
+        }
+
+        using (var swap = connection.CreateCommand())
+        {
+            swap.Transaction = transaction;
+            swap.CommandText = $"DROP TABLE {_quotedTable};\nALTER TABLE {staging} RENAME TO {_quotedTable};\n" + CreateIndexesSql;
+            swap.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Log.TableUpgraded(_logger, _table, rows, _zone, seconds);
+    }
 
     private BatchWriteResult Write(
         SqliteConnection connection,
@@ -474,13 +545,13 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
             return;
         }
 
-        if (schema.KeyOnLocalTime)
+        if (schema.KeyOnLocalTime && !schema.HasUtcColumn)
         {
             Log.KeyOnLocalTime(_logger, _table, _zone, ZoneAdvice.Collisions(_zone));
         }
         else if (!schema.HasKey)
         {
-            Log.SqliteMissingUniqueKey(_logger, _table);
+            Log.SqliteMissingUniqueKey(_logger, _table, schema.HasUtcColumn ? "add it" : "upgrade the table once, which adds timestamp_utc and the key (remove duplicate rows first): start MqttInsert or AmbientStation with --Database:UpgradeTable=true; or add it later");
         }
     }
 

@@ -31,8 +31,9 @@ internal sealed class TableSchema
     /// <summary>The suffix of the 5-minute summary table.</summary>
     public const string SummarySuffix = "_5m";
 
-    private TableSchema(bool tableExists, bool hasUtcColumn, bool keyOnInstant, bool keyOnLocalTime, bool rejectedTableExists, bool summaryTableExists, string? problem, bool hasSequenceColumn = false)
+    private TableSchema(bool tableExists, bool hasUtcColumn, bool keyOnInstant, bool keyOnLocalTime, bool rejectedTableExists, bool summaryTableExists, string? problem, bool hasSequenceColumn = false, string? localTimeKey = null)
     {
+        LocalTimeKey = localTimeKey;
         TableExists = tableExists;
         HasUtcColumn = hasUtcColumn;
         HasSequenceColumn = hasSequenceColumn;
@@ -69,6 +70,9 @@ internal sealed class TableSchema
 
     public bool SummaryTableExists { get; }
 
+    /// <summary>Gets the name of the unique index on (identifier, timestamp), or <see langword="null"/>.</summary>
+    public string? LocalTimeKey { get; }
+
     /// <summary>Gets a value indicating whether a redelivered reading is recognised (any of the two keys).</summary>
     public bool HasKey => KeyOnInstant || KeyOnLocalTime;
 
@@ -104,6 +108,7 @@ internal sealed class TableSchema
         }
 
         bool keyOnInstant = false, keyOnLocalTime = false;
+        string? localTimeKey = null;
         foreach (var (index, indexColumns) in uniqueIndexes)
         {
             var set = new HashSet<string>(indexColumns, StringComparer.OrdinalIgnoreCase);
@@ -114,9 +119,13 @@ internal sealed class TableSchema
             }
 
             keyOnInstant |= set.Count == 2 && set.Contains(UtcColumn);
-            keyOnLocalTime |= set.Count == 2 && set.Contains("timestamp");
+            if (set.Count == 2 && set.Contains("timestamp"))
+            {
+                keyOnLocalTime = true;
+                localTimeKey = index;
+            }
         }
 
-        return new TableSchema(true, has.Contains(UtcColumn), keyOnInstant, keyOnLocalTime, rejectedTableExists, summaryTableExists, null, has.Contains(SequenceColumn));
+        return new TableSchema(true, has.Contains(UtcColumn), keyOnInstant, keyOnLocalTime, rejectedTableExists, summaryTableExists, null, has.Contains(SequenceColumn), localTimeKey);
     }
 }

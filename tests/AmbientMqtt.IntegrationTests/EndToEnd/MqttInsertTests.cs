@@ -351,6 +351,36 @@ public sealed class MqttInsertTests(MqttServer broker, MariaDbFixture mariaDb)
             .Which.Should().Contain("no_such_db");
     }
 
+    [Theory]
+    [InlineData("raspi/#/x", "the wildcard # must be a whole level and the last one")]
+    [InlineData("raspi+", "the wildcard + must be a whole level")]
+    [InlineData("raspi/x{identifier}", "{identifier} must be a whole level")]
+    public async Task TopicTheBrokerWouldRefuse_ExitsTwoWithOneLineNamingTheKey(string topic, string problem)
+    {
+        await using var database = await mariaDb.CreateDatabaseAsync(TestContext.Current.CancellationToken);
+        await using var insert = MqttInsertRun.Start(broker.Host, broker.Port, topic, NewClientId(), database.ConnectionString);
+
+        var exitCode = await insert.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        exitCode.Should().Be(2, insert.Describe());
+        insert.Errors.Should().ContainSingle(insert.Describe()).Which.Should().StartWith("configuration error: Mqtt:Topic:").And.Contain(problem);
+    }
+
+    [Fact]
+    public async Task BrokerRefusesTheSubscription_ExitsTwoSayingSo()
+    {
+        await using var server = await MqttServer.StartPrivateAsync(extraLines: "max_qos 0");
+        await using var database = await mariaDb.CreateDatabaseAsync(TestContext.Current.CancellationToken);
+        await using var insert = MqttInsertRun.Start(server.Host, server.Port, NewTopic(), NewClientId(), database.ConnectionString);
+
+        var exitCode = await insert.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        exitCode.Should().Be(2, insert.Describe());
+        insert.Errors.Should().ContainSingle(l => l.StartsWith("configuration error:", StringComparison.Ordinal), insert.Describe())
+            .Which.Should().Contain("granted QoS 0");
+        insert.Output.Should().NotContain("mqtt server connected");
+    }
+
     private static async Task<TestDatabase> TestDatabaseOn(PrivateMariaDb server)
     {
         var name = "t_" + Guid.NewGuid().ToString("N")[..8];

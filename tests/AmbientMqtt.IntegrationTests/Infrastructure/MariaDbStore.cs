@@ -14,6 +14,10 @@ public sealed class MariaDbStore(TestDatabase database) : RepositoryStore
         "CREATE TABLE `Ambient` (row_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, timestamp DATETIME(6) NOT NULL, identifier VARCHAR(64) NOT NULL, temperature DOUBLE, humidity DOUBLE, pressure DOUBLE, KEY ix_timestamp (timestamp)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
     /// <inheritdoc/>
+    public override string FirstWaveTableSql =>
+        "CREATE TABLE `Ambient` (row_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, timestamp DATETIME(6) NOT NULL, identifier VARCHAR(64) NOT NULL, temperature DOUBLE, humidity DOUBLE, pressure DOUBLE, UNIQUE KEY ux_identifier_timestamp (identifier, timestamp)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+    /// <inheritdoc/>
     public override int MissingUniqueKeyEventId => 3001;
 
     /// <inheritdoc/>
@@ -38,6 +42,7 @@ public sealed class MariaDbStore(TestDatabase database) : RepositoryStore
                 TimeZone = settings.TimeZone,
                 Identifier = settings.Identifier,
                 MaxRejectedPayloadBytes = settings.MaxRejectedPayloadBytes,
+                UpgradeTable = settings.UpgradeTable,
             },
             logger is null ? null : new LoggerOf<MariaDbAmbientRepository>(logger));
     }
@@ -58,6 +63,10 @@ public sealed class MariaDbStore(TestDatabase database) : RepositoryStore
     /// <inheritdoc/>
     protected override string RowsSql(string table) =>
         $"SELECT DATE_FORMAT(timestamp, '%Y-%m-%d %H:%i:%s.%f'), identifier, temperature, humidity, pressure FROM `{table}` ORDER BY row_id";
+
+    /// <inheritdoc/>
+    protected override string UtcRowsSql(string table) =>
+        $"SELECT DATE_FORMAT(timestamp_utc, '%Y-%m-%d %H:%i:%s.%f'), seq FROM `{table}` ORDER BY row_id";
 
     /// <inheritdoc/>
     protected override string DeadLettersSql(string table) =>

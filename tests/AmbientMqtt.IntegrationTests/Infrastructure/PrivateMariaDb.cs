@@ -283,6 +283,9 @@ internal sealed class PrivateMariaDb : IAsyncDisposable
         yield return "--port=" + Port.ToString(CultureInfo.InvariantCulture);
         yield return "--bind-address=127.0.0.1";
         yield return "--pid-file=" + Path.Combine(_directory, "mariadbd.pid");
+
+        // Its temporary files in its own directory: a clean-up of the machine's /tmp must not pull them away mid-statement.
+        yield return "--tmpdir=" + _directory;
         yield return "--log-error=" + ErrorLogPath;
         if (RunningAsRoot)
         {

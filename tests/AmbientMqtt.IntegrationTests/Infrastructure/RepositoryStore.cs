@@ -13,6 +13,10 @@ public abstract class RepositoryStore : IAsyncDisposable
     /// (identifier, timestamp), as a table made by hand before the repository existed might be.</summary>
     public abstract string CreateTableWithoutUniqueKeySql { get; }
 
+    /// <summary>Gets the statement that creates the <c>Ambient</c> table of the first AmbientMqtt: the tutorial's columns
+    /// and a unique key on (identifier, timestamp), the local time.</summary>
+    public abstract string FirstWaveTableSql { get; }
+
     /// <summary>Gets the event id of the warning that the unique key is missing.</summary>
     public abstract int MissingUniqueKeyEventId { get; }
 
@@ -45,6 +49,21 @@ public abstract class RepositoryStore : IAsyncDisposable
     /// <returns>The rows.</returns>
     public Task<List<object[]>> RowsAsync(string table = "Ambient") => QueryAsync(RowsSql(table));
 
+    /// <summary>Gets each row's <c>timestamp_utc</c> as <c>yyyy-MM-dd HH:mm:ss.ffffff</c> and its <c>seq</c> (as
+    /// <see cref="long"/>, or <see cref="DBNull"/>), in insertion order.</summary>
+    /// <param name="table">The table.</param>
+    /// <returns>The rows.</returns>
+    public async Task<List<object[]>> UtcRowsAsync(string table = "Ambient")
+    {
+        var rows = await QueryAsync(UtcRowsSql(table));
+        foreach (var row in rows)
+        {
+            row[1] = row[1] is DBNull ? DBNull.Value : Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
+        }
+
+        return rows;
+    }
+
     /// <summary>Gets the rows of a dead-letter table: received_at as <c>yyyy-MM-dd HH:mm:ss.ffffff</c>, topic, payload
     /// bytes, original payload length (as <see cref="long"/>), reason, in insertion order.</summary>
     /// <param name="table">The table.</param>
@@ -74,6 +93,11 @@ public abstract class RepositoryStore : IAsyncDisposable
     /// <returns>The SQL.</returns>
     protected abstract string RowsSql(string table);
 
+    /// <summary>The SQL of <see cref="UtcRowsAsync"/>.</summary>
+    /// <param name="table">The table.</param>
+    /// <returns>The SQL.</returns>
+    protected abstract string UtcRowsSql(string table);
+
     /// <summary>The query behind <see cref="DeadLettersAsync"/>.</summary>
     /// <param name="table">The table.</param>
     /// <returns>The SQL.</returns>
@@ -94,6 +118,9 @@ public sealed record RepositorySettings
 
     /// <summary>Gets the dead-letter payload prefix length.</summary>
     public int MaxRejectedPayloadBytes { get; init; } = 16384;
+
+    /// <summary>Gets a value indicating whether a first-wave table is upgraded.</summary>
+    public bool UpgradeTable { get; init; }
 }
 
 /// <summary>Passes a logger's entries on under another category type, so one capturing logger serves every repository.</summary>

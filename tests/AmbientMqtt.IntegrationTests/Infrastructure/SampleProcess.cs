@@ -68,13 +68,20 @@ internal sealed class SampleProcess : IAsyncDisposable
             WorkingDirectory = Path.GetTempPath(),
         };
         info.ArgumentList.Add(AssemblyPath(sample));
-        foreach (var argument in arguments)
+        var given = arguments.ToList();
+        foreach (var argument in given)
         {
             info.ArgumentList.Add(argument);
         }
 
+        // AmbientStation serves its dashboard on 127.0.0.1:8080 by default; tests never take a fixed port.
+        if (sample == "AmbientStation" && !given.Any(a => a.StartsWith("--Dashboard:", StringComparison.Ordinal)))
+        {
+            info.ArgumentList.Add("--Dashboard:Urls=http://127.0.0.1:0");
+        }
+
         // A developer's own settings must not leak into the test.
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Mqtt__", StringComparison.Ordinal) || k.StartsWith("Database__", StringComparison.Ordinal)).ToList())
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Mqtt__", StringComparison.Ordinal) || k.StartsWith("Database__", StringComparison.Ordinal) || k.StartsWith("Dashboard__", StringComparison.Ordinal)).ToList())
         {
             info.Environment.Remove(key);
         }

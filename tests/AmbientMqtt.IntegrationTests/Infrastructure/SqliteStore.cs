@@ -29,6 +29,10 @@ public sealed class SqliteStore : RepositoryStore
         "CREATE TABLE \"Ambient\" (row_id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL, identifier TEXT NOT NULL, temperature REAL, humidity REAL, pressure REAL); CREATE INDEX ix_timestamp ON \"Ambient\" (timestamp)";
 
     /// <inheritdoc/>
+    public override string FirstWaveTableSql =>
+        "CREATE TABLE \"Ambient\" (row_id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL, identifier TEXT NOT NULL CONSTRAINT ck_identifier_length CHECK (length(identifier) <= 64), temperature REAL, humidity REAL, pressure REAL, CONSTRAINT ux_identifier_timestamp UNIQUE (identifier, timestamp))";
+
+    /// <inheritdoc/>
     public override int MissingUniqueKeyEventId => 3011;
 
     /// <inheritdoc/>
@@ -53,6 +57,7 @@ public sealed class SqliteStore : RepositoryStore
             TimeZone = settings.TimeZone,
             Identifier = settings.Identifier,
             MaxRejectedPayloadBytes = settings.MaxRejectedPayloadBytes,
+            UpgradeTable = settings.UpgradeTable,
         };
         if (busyTimeout is { } timeout)
         {
@@ -130,6 +135,10 @@ public sealed class SqliteStore : RepositoryStore
     /// <inheritdoc/>
     protected override string RowsSql(string table) =>
         $"SELECT timestamp, identifier, temperature, humidity, pressure FROM \"{table}\" ORDER BY row_id";
+
+    /// <inheritdoc/>
+    protected override string UtcRowsSql(string table) =>
+        $"SELECT timestamp_utc, seq FROM \"{table}\" ORDER BY row_id";
 
     /// <inheritdoc/>
     protected override string DeadLettersSql(string table) =>

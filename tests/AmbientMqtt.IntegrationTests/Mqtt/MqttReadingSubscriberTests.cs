@@ -144,6 +144,56 @@ public sealed class MqttReadingSubscriberTests(MqttServer broker)
     }
 
     [Fact]
+    public async Task ChangedTopicWithTheSessionKept_SubscribesTheNewTopicAndEndsTheOldOne()
+    {
+        broker.RequireAvailable();
+        var (old, current) = ($"test/{Guid.NewGuid():N}", $"test/{Guid.NewGuid():N}/{{identifier}}/bme");
+        var clientId = $"sub-{Guid.NewGuid():N}";
+        var ct = TestContext.Current.CancellationToken;
+        await using (var first = new MqttReadingSubscriber(Options(old, clientId)))
+        {
+            await first.StartAsync(ct);
+        }
+
+        // The broker kept the session and its subscription to the old topic; the new topic must still be subscribed.
+        var logger = new CapturingLogger<MqttReadingSubscriber>();
+        await using var second = new MqttReadingSubscriber(Options(current, clientId), logger);
+        var sessions = new List<bool>();
+        second.Connected += (_, e) => sessions.Add(e.IsSessionPresent);
+        await second.StartAsync(ct);
+        await PublishAsync(old, ct, "old topic");
+        await PublishAsync(current.Replace("{identifier}", "node-1", StringComparison.Ordinal), ct, "new topic");
+
+        var message = await second.Messages.ReadAsync(ct);
+        Encoding.UTF8.GetString(message.Payload.Span).Should().Be("new topic");
+        message.Identifier.Should().Be("node-1");
+        sessions.Should().Equal(true);
+        logger.Entries.Should().ContainSingle(e => e.EventId == 2023).Which.Message.Should().Contain(old);
+
+        // The old subscription was ended: nothing more comes on it.
+        await PublishAsync(old, ct, "old topic again");
+        await PublishAsync(current.Replace("{identifier}", "node-2", StringComparison.Ordinal), ct, "last");
+        (await second.Messages.ReadAsync(ct)).Identifier.Should().Be("node-2");
+        second.Received.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task BrokerGrantsALowerQos_StartFailsNamingTheTopicAndWhatToSet()
+    {
+        // mosquitto's acl_file does not check subscriptions (it filters what it delivers); a broker limited to QoS 0 is
+        // what refuses a QoS 1 subscription here, in the words of MQTT 5: the SUBACK grants QoS 0.
+        await using var server = await MqttServer.StartPrivateAsync(extraLines: "max_qos 0");
+        var options = Options("raspi/bme", $"sub-{Guid.NewGuid():N}");
+        (options.Host, options.Port) = (server.Host, server.Port);
+        await using var subscriber = new MqttReadingSubscriber(options);
+
+        var start = () => subscriber.StartAsync(TestContext.Current.CancellationToken);
+
+        (await start.Should().ThrowAsync<MqttSubscriptionRefusedException>())
+            .Which.Message.Should().Contain("'raspi/bme'").And.Contain("max_qos").And.Contain("Mqtt:Qos");
+    }
+
+    [Fact]
     public async Task StopReceiving_CompletesTheChannel()
     {
         broker.RequireAvailable();

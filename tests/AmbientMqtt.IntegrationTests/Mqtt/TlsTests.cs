@@ -9,8 +9,8 @@ namespace AmbientMqtt.IntegrationTests.Mqtt;
 
 /// <summary>
 /// A mosquitto with TLS and a certificate authority of its own, as its TLS guides set one up: readings go through
-/// encrypted (the subscriber's own decoding and back-pressure work on the decrypted bytes), and a client without the CA
-/// is told what to set.
+/// encrypted (MQTTnet's own TLS, over the subscriber's receive gate), a client without the CA is told what to set, and a
+/// broker that requires client certificates (require_certificate true) takes ours.
 /// </summary>
 public sealed class TlsTests : IDisposable
 {
@@ -51,7 +51,7 @@ public sealed class TlsTests : IDisposable
             await publisher.PublishAsync(new AmbientReading(start + Duration.FromSeconds(i), 20, 50, 1000), ct);
         }
 
-        // More than four times Receive Maximum: the receive gate must count the decrypted packets to let them all in.
+        // Far more than Receive Maximum: every one gets through, encrypted, acknowledged one by one.
         var received = new HashSet<Instant>();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
@@ -83,6 +83,52 @@ public sealed class TlsTests : IDisposable
     }
 
     [Fact]
+    public async Task BrokerRequiringClientCertificates_TakesOurCertificate_AndSaysWhatToSetWithoutIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await MqttServer.StartPrivateAsync(WriteCertificates(requireClientCertificate: true));
+        var topic = $"tls/{Guid.NewGuid():N}";
+        var options = new MqttSubscriberOptions
+        {
+            Host = "localhost",
+            Port = broker.Port,
+            Topic = topic,
+            UseTls = true,
+            CaFile = Path.Combine(_directory, "ca.crt"),
+            ClientCertificate = Path.Combine(_directory, "client.crt"),
+            ClientKey = Path.Combine(_directory, "client.key"),
+            ClientId = $"tls-sub-{Guid.NewGuid():N}",
+        };
+        await using var subscriber = new MqttReadingSubscriber(options);
+        await subscriber.StartAsync(ct);
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions
+        {
+            Host = "localhost",
+            Port = broker.Port,
+            Topic = topic,
+            UseTls = true,
+            CaFile = options.CaFile,
+            ClientCertificate = options.ClientCertificate,
+            ClientKey = options.ClientKey,
+        });
+        await publisher.StartAsync(ct);
+        await publisher.PublishAsync(new AmbientReading(Instant.FromUtc(2025, 1, 1, 0, 0), 20, 50, 1000), ct);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var message = await subscriber.Messages.ReadAsync(timeout.Token);
+        AmbientPayload.Decode(message.Payload.Span).Temperature.Should().Be(20);
+
+        var logger = new CapturingLogger<MqttReadingSubscriber>();
+        await using var without = new MqttReadingSubscriber(
+            new MqttSubscriberOptions { Host = "localhost", Port = broker.Port, Topic = topic, UseTls = true, CaFile = options.CaFile, ClientId = $"tls-{Guid.NewGuid():N}" },
+            logger);
+        await without.StartAsync(ct);
+        without.IsConnected.Should().BeFalse();
+        logger.Entries.Select(e => e.Message).Should().Contain(m => m.Contains("Mqtt:ClientCertificate", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void CaFileThatIsNotACertificate_IsAConfigurationError()
     {
         var path = Path.Combine(_directory, "not-a-cert.pem");
@@ -96,7 +142,7 @@ public sealed class TlsTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     /// <summary>A CA and a server certificate for localhost / 127.0.0.1 signed by it; returns mosquitto's listener lines.</summary>
-    private string WriteCertificates()
+    private string WriteCertificates(bool requireClientCertificate = false)
     {
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=AmbientMqtt test CA", caKey, HashAlgorithmName.SHA256);
@@ -119,10 +165,24 @@ public sealed class TlsTests : IDisposable
         File.WriteAllText(caFile, ca.ExportCertificatePem());
         File.WriteAllText(certFile, server.ExportCertificatePem());
         File.WriteAllText(keyFile, serverKey.ExportPkcs8PrivateKeyPem());
-        return new StringBuilder()
+
+        // A client certificate signed by the same CA, as mosquitto's require_certificate guides make one.
+        using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var clientRequest = new CertificateRequest("CN=ambientmqtt-node", clientKey, HashAlgorithmName.SHA256);
+        clientRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var client = clientRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), [5, 6, 7, 8]);
+        File.WriteAllText(Path.Combine(_directory, "client.crt"), client.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(_directory, "client.key"), clientKey.ExportPkcs8PrivateKeyPem());
+
+        var lines = new StringBuilder()
             .AppendLine($"cafile {caFile}")
             .AppendLine($"certfile {certFile}")
-            .AppendLine($"keyfile {keyFile}")
-            .ToString();
+            .AppendLine($"keyfile {keyFile}");
+        if (requireClientCertificate)
+        {
+            lines.AppendLine("require_certificate true");
+        }
+
+        return lines.ToString();
     }
 }

@@ -445,6 +445,67 @@ public abstract class AmbientRepositoryTests
         }
     }
 
+    [Fact]
+    public async Task WriteBatchAsync_TwoReadingsInTheHourClocksGoBack_AreTwoRowsWithTheSameLocalTime()
+    {
+        await using var store = await CreateStoreAsync();
+        var repository = await CreateRepositoryAsync(store, new RepositorySettings { TimeZone = "Europe/Berlin" });
+
+        // 02:30 in Berlin happens twice on 2031-10-26: at 00:30Z (CEST, +02:00) and at 01:30Z (CET, +01:00).
+        var result = await repository.WriteBatchAsync([Reading("2031-10-26T00:30:00Z", 1, 2, 3), Reading("2031-10-26T01:30:00Z", 4, 5, 6)], [], Ct);
+
+        result.Rows.Select(r => r.Outcome).Should().Equal(RowOutcome.Inserted, RowOutcome.Inserted);
+        result.Rows.Select(r => r.Timestamp.ToString("yyyy-MM-dd HH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture))
+            .Should().Equal("2031-10-26 02:30:00+02:00", "2031-10-26 02:30:00+01:00");
+        (await store.RowsAsync()).Select(r => r[0]).Should().Equal("2031-10-26 02:30:00.000000", "2031-10-26 02:30:00.000000");
+        (await store.UtcRowsAsync()).Select(r => r[0]).Should().Equal("2031-10-26 00:30:00.000000", "2031-10-26 01:30:00.000000");
+
+        var again = await repository.WriteBatchAsync([Reading("2031-10-26T01:30:00Z", 4, 5, 6)], [], Ct);
+        again.Rows.Single().Outcome.Should().Be(RowOutcome.Duplicate, "the same instant again is a redelivery");
+    }
+
+    [Fact]
+    public async Task WriteBatchAsync_Sequence_IsStoredAndTheNewestIsReadBack()
+    {
+        await using var store = await CreateStoreAsync();
+        var repository = await CreateRepositoryAsync(store);
+
+        await repository.WriteBatchAsync(
+            [Reading("2024-10-09T06:30:00Z", 1, 2, 3, "node-1") with { Sequence = 41 }, Reading("2024-10-09T06:30:05Z", 1, 2, 3, "node-1") with { Sequence = 42 }, Reading("2024-10-09T06:30:05Z", 1, 2, 3, "node-2")],
+            [],
+            Ct);
+
+        (await store.UtcRowsAsync()).Select(r => r[1]).Should().Equal(41L, 42L, DBNull.Value);
+        (await repository.LatestSequenceAsync("node-1", Ct)).Should().Be(42);
+        (await repository.LatestSequenceAsync("node-2", Ct)).Should().BeNull();
+        (await repository.LatestSequenceAsync("node-3", Ct)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_FirstWaveTable_WarnsHowToUpgradeAndTheUpgradeKeepsEveryRowKeyedOnTheInstant()
+    {
+        await using var store = await CreateStoreAsync();
+        await store.ExecuteAsync(store.FirstWaveTableSql);
+        var logger = new CapturingLogger<AmbientRepositoryTests>();
+        var old = store.Create(logger: logger);
+        await old.EnsureSchemaAsync(Ct);
+        await old.WriteBatchAsync([Reading("2024-10-09T06:30:59.5Z", 25.87, 45.86, 996.93), Reading("2024-10-09T06:31:09Z", 25.89, 45.9, 996.87, "node-7")], [], Ct);
+
+        logger.Entries.Should().ContainSingle(e => e.EventId == 3006).Which.Message.Should().Contain("--Database:UpgradeTable=true");
+        (await store.RowsAsync()).Should().HaveCount(2, "the first wave's table keeps working as it is");
+
+        var upgraded = store.Create(new RepositorySettings { UpgradeTable = true }, logger);
+        await upgraded.EnsureSchemaAsync(Ct);
+
+        (await store.RowsAsync()).Select(r => r[0]).Should().Equal("2024-10-09 15:30:59.500000", "2024-10-09 15:31:09.000000");
+        (await store.UtcRowsAsync()).Select(r => r[0]).Should().Equal("2024-10-09 06:30:59.500000", "2024-10-09 06:31:09.000000");
+        logger.Entries.Should().ContainSingle(e => e.EventId == 3008);
+        (await store.TableCountAsync()).Should().Be(3, "the summaries are built too");
+        (await store.ScalarAsync("SELECT SUM(readings) FROM Ambient_5m")).Should().Be(2);
+        var again = await upgraded.WriteBatchAsync([Reading("2024-10-09T06:31:09Z", 25.89, 45.9, 996.87, "node-7"), Reading("2024-10-09T06:31:19Z", 1, 2, 3, "node-7")], [], Ct);
+        again.Rows.Select(r => r.Outcome).Should().Equal(RowOutcome.Duplicate, RowOutcome.Inserted);
+    }
+
     /// <summary>Creates the test's own, empty database (or skips the test when there is no server).</summary>
     /// <returns>The store; dispose it to throw it away.</returns>
     protected abstract Task<RepositoryStore> CreateStoreAsync();
