@@ -1,5 +1,5 @@
 // AmbientMqtt benchmarks.
-//   micro:  BenchmarkDotNet micro-benchmarks (payload decode/encode, batch statement building), with MemoryDiagnoser.
+//   micro:  BenchmarkDotNet micro-benchmarks (payload decode/encode), with MemoryDiagnoser.
 //           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- micro [BenchmarkDotNet options]
 //   ingest: end to end. Starts a private mosquitto and MariaDB (or uses --mqtt host:port / --mariadb "connection string"),
 //           runs the real MqttInsert as its own process, publishes N QoS 1 readings with mosquitto_pub -l, and reports
@@ -9,12 +9,19 @@
 //   dashboard: 10 nodes × 30 days of a reading per 5 s in a private MariaDB and a SQLite file, the dashboard's requests
 //           over HTTP (30-day and 24-hour views, CSV of a day). See DashboardBenchmark.cs.
 //           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- dashboard --runs 20
+//   scaleout: rows/s with 1, 2 and 3 MqttInsert processes on one shared group, and standby subscribers' cost. See
+//           ScaleOutBenchmark.cs.
 using AmbientMqtt.Benchmarks;
 using BenchmarkDotNet.Running;
 
 if (args.Length > 0 && args[0] == "dashboard")
 {
     return await DashboardBenchmark.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "scaleout")
+{
+    return await ScaleOutBenchmark.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "ingest")
