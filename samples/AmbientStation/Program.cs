@@ -58,7 +58,8 @@ builder.Services.AddAmbientMqttSubscriber(configuration);
 _ = sqlite ? builder.Services.AddAmbientSqlite(configuration) : builder.Services.AddAmbientMariaDb(configuration);
 builder.Services.AddAmbientIngest(configuration);
 builder.Services.AddAmbientDashboardServer(configuration);   // Dashboard:Urls, http://127.0.0.1:8080 (or a free port) by default
-builder.Services.AddHostedService<Sequencing>();
+builder.Services.AddHostedService(sp => new Sequencing(
+    sp.GetRequiredService<MqttReadingSubscriber>(), sp.GetRequiredService<MqttReadingPublisher>(), sp.GetRequiredService<IngestPipeline>(), embedded));
 builder.Services
     .AddAmbientSensor(configuration)
     .AddAmbientMqttPublisher(configuration)
@@ -78,7 +79,7 @@ var exitCode = await host.RunAmbientAsync(services =>
     pipeline = services.GetRequiredService<IngestPipeline>();
     var publishing = services.GetRequiredService<PublishingPipeline>();
     output.Line(embedded
-        ? $"MQTT broker:  embedded, {subscriber.Endpoint} (watch it: mosquitto_sub -h 127.0.0.1 -p {subscriber.Endpoint[(subscriber.Endpoint.LastIndexOf(':') + 1)..]} -t {publisher.Topic})"
+        ? $"MQTT broker:  embedded, {subscriber.Endpoint} (watch it: mosquitto_sub -V mqttv5 -h 127.0.0.1 -p {subscriber.Endpoint[(subscriber.Endpoint.LastIndexOf(':') + 1)..]} -t {publisher.Topic})"
         : $"MQTT broker:  {subscriber.Endpoint}");
     if (sqlite)
     {
@@ -119,18 +120,30 @@ if (pipeline is not null && publisher is not null)
 return exitCode;
 
 /// <summary>
-/// Holds the publisher back until the subscriber has subscribed (a reading published before would reach a broker with
-/// nobody to keep it for), and at the end holds the ingest until it has stored what the publisher sent: the embedded
-/// broker keeps messages in memory only.
+/// Holds the publisher back until the subscriber has subscribed: the embedded broker, which starts empty every time,
+/// would have nobody to keep a reading for. (An external broker keeps the subscriber's persistent session, so there the
+/// wait is short: a broker that is down must not keep the sensor from measuring; the publisher queues.) At the end it
+/// holds the ingest until it has stored what the publisher sent: the embedded broker keeps messages in memory only.
 /// </summary>
-internal sealed class Sequencing(MqttReadingSubscriber subscriber, MqttReadingPublisher publisher, IngestPipeline pipeline) : IHostedService
+internal sealed class Sequencing(MqttReadingSubscriber subscriber, MqttReadingPublisher publisher, IngestPipeline pipeline, bool embedded) : IHostedService
 {
     private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         subscriber.Connected += (_, _) => _subscribed.TrySetResult();
-        await _subscribed.Task.WaitAsync(cancellationToken);
+        if (subscriber.IsConnected)
+        {
+            return;
+        }
+
+        var wait = _subscribed.Task.WaitAsync(cancellationToken);
+        if (!embedded)
+        {
+            wait = Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+        }
+
+        await wait;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -52,6 +53,25 @@ public sealed partial class AmbientStationTests(MqttServer mosquitto, MariaDbFix
         station.Output.Should().Contain(
             $"stopped: {published.Count} reading(s) published, {published.Count} row(s) inserted, 0 duplicate(s) skipped, 0 payload(s) rejected");
         station.Errors.Should().NotContain(l => l.Contains(" warn: ", StringComparison.Ordinal) || l.Contains(" fail: ", StringComparison.Ordinal), station.Describe());
+    }
+
+    [Fact]
+    public async Task WatchCommandItPrints_RunAsItIs_ShowsItsReadings()
+    {
+        var database = Path.Combine(_directory, "watch.db");
+        await using var station = SampleProcess.Start("AmbientStation", ["--Publish:Interval=00:00:00.200", $"--Database:Path={database}"]);
+        var line = await station.WaitForOutputAsync(l => EmbeddedBrokerLine().IsMatch(l), TimeSpan.FromSeconds(60));
+        var command = WatchCommand().Match(line).Groups["command"].Value;
+
+        // mosquitto_sub as the newcomer types it: no client id (the embedded broker gives it one), one message.
+        var watch = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", command + " -C 1 -W 20"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = await watch.StandardOutput.ReadToEndAsync(Ct);
+        await watch.WaitForExitAsync(Ct);
+
+        watch.ExitCode.Should().Be(0, await watch.StandardError.ReadToEndAsync(Ct));
+        AmbientPayload.TryDecode(Encoding.UTF8.GetBytes(output.Trim()), out _, out var error).Should().BeTrue(error);
+        station.Terminate();
+        (await station.WaitForExitAsync(TimeSpan.FromSeconds(30))).Should().Be(0);
     }
 
     [Fact]
@@ -178,4 +198,7 @@ public sealed partial class AmbientStationTests(MqttServer mosquitto, MariaDbFix
 
     [GeneratedRegex(@"^MQTT broker:  embedded, 127\.0\.0\.1:(\d+) ")]
     private static partial Regex EmbeddedBrokerLine();
+
+    [GeneratedRegex(@"\(watch it: (?<command>mosquitto_sub [^)]*)\)")]
+    private static partial Regex WatchCommand();
 }
