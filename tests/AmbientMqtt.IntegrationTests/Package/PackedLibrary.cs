@@ -26,8 +26,11 @@ public sealed class PackedLibrary : IAsyncLifetime
     /// <summary>Gets the version packed.</summary>
     public string Version { get; }
 
-    /// <summary>Gets the <c>dotnet pack</c> run.</summary>
+    /// <summary>Gets the <c>dotnet pack</c> run of AmbientMqtt.</summary>
     public CliResult Pack { get; private set; } = null!;
+
+    /// <summary>Gets the <c>dotnet pack</c> run of AmbientMqtt.Dashboard (same version, into the same feed).</summary>
+    public CliResult PackDashboard { get; private set; } = null!;
 
     public string PackagePath => Path.Combine(Feed, $"AmbientMqtt.{Version}.nupkg");
 
@@ -40,6 +43,26 @@ public sealed class PackedLibrary : IAsyncLifetime
             Root,
             ["pack", project, "-c", "Release", "-o", Feed, "--artifacts-path", Path.Combine(Root, "artifacts"), $"-p:Version={Version}", .. DotnetCli.NoServers],
             TimeSpan.FromMinutes(5));
+        var dashboard = Path.Combine(SampleProcess.RepositoryRoot(), "src", "AmbientMqtt.Dashboard", "AmbientMqtt.Dashboard.csproj");
+        PackDashboard = await DotnetCli.RunAsync(
+            Root,
+            ["pack", dashboard, "-c", "Release", "-o", Feed, "--artifacts-path", Path.Combine(Root, "artifacts"), $"-p:Version={Version}", .. DotnetCli.NoServers],
+            TimeSpan.FromMinutes(5));
+    }
+
+    /// <summary>A nuget.config with this feed first, then the repository's own sources.</summary>
+    public string NugetConfig()
+    {
+        var repository = System.Xml.Linq.XDocument.Load(Path.Combine(SampleProcess.RepositoryRoot(), "nuget.config"));
+        var upstream = repository.Descendants("packageSources").Elements("add").Select(e => new System.Xml.Linq.XElement(e)).ToList();
+        return new System.Xml.Linq.XDocument(
+            new System.Xml.Linq.XElement(
+                "configuration",
+                new System.Xml.Linq.XElement(
+                    "packageSources",
+                    new System.Xml.Linq.XElement("clear"),
+                    new System.Xml.Linq.XElement("add", new System.Xml.Linq.XAttribute("key", "local"), new System.Xml.Linq.XAttribute("value", Feed)),
+                    upstream))).ToString();
     }
 
     public ValueTask DisposeAsync()
@@ -49,6 +72,7 @@ public sealed class PackedLibrary : IAsyncLifetime
             ? configured
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         TryDelete(Path.Combine(packages, "ambientmqtt", Version.ToLowerInvariant()));
+        TryDelete(Path.Combine(packages, "ambientmqtt.dashboard", Version.ToLowerInvariant()));
         return ValueTask.CompletedTask;
     }
 
