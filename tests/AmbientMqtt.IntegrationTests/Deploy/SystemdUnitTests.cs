@@ -13,6 +13,7 @@ namespace AmbientMqtt.IntegrationTests.Deploy;
 /// so nothing of this machine's systemd is touched and no service is started. Skipped without systemd-analyze (package
 /// systemd), except under <c>CI=true</c>.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class SystemdUnitTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("ambientmqtt-units-").FullName;
@@ -125,22 +126,23 @@ public sealed partial class SystemdUnitTests : IDisposable
             return;
         }
 
+        // As cp -a would: the .wants directories hold links, which systemd reads only as links.
         Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from))
+        foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
         {
-            // Links to /dev/null (masked units) and to other units: copied as what they point at, or left out.
-            try
+            var target = Path.Combine(to, entry.Name);
+            if (entry.LinkTarget is { } link)
             {
-                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+                File.CreateSymbolicLink(target, link);
             }
-            catch (IOException)
+            else if (entry is DirectoryInfo directory)
             {
+                CopyDirectory(directory.FullName, target);
             }
-        }
-
-        foreach (var directory in Directory.EnumerateDirectories(from))
-        {
-            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
+            else
+            {
+                File.Copy(entry.FullName, target);
+            }
         }
     }
 
