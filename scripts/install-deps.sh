@@ -39,18 +39,18 @@ has ss || has lsof || need+=(iproute2)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 has systemd-analyze || need+=(systemd)
 
-# Native AOT: clang drives the link, lld links for either architecture, llvm-objcopy strips the symbols into .dbg
-# files. zlib1g-dev (both architectures) because the AOT runtime links -lz.
+# Native AOT: clang drives the link, lld links for either architecture (-p:LinkerFlavor=lld; the default, bfd, links
+# only for this machine's own), llvm-objcopy strips the symbols into .dbg files. .NET 10's AOT runtime carries its own
+# zlib and libstdc++ shim, so neither needs a -dev package.
 has clang || need+=(clang)
 has ld.lld || need+=(lld)
 has llvm-objcopy || need+=(llvm)
-installed zlib1g-dev:amd64 || installed zlib1g-dev || need+=(zlib1g-dev)
 
 # The emulated Raspberry Pi: qemu-aarch64-static runs the linux-arm64 programs with -L / against these arm64
-# libraries, installed beside the machine's own (multiarch). The -dev packages and libgcc-12-dev:arm64 give the
-# linker the arm64 C runtime objects (crt1.o, crtbegin.o, libgcc) for the cross-compiled Native AOT build.
+# libraries, installed beside the machine's own (multiarch). libc6-dev:arm64 and libgcc-12-dev:arm64 give the linker
+# the arm64 C runtime (crt1.o, crtbegin.o, libc, libm, libgcc) for the cross-compiled Native AOT build.
 arm64=(libc6:arm64 libstdc++6:arm64 libicu72:arm64 libssl3:arm64 zlib1g:arm64
-       libc6-dev:arm64 libgcc-12-dev:arm64 zlib1g-dev:arm64)
+       libc6-dev:arm64 libgcc-12-dev:arm64)
 has qemu-aarch64-static || need+=(qemu-user-static)
 add_arch=0
 if [ "$(dpkg --print-architecture)" = amd64 ]; then
