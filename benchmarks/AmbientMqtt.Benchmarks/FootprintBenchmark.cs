@@ -94,7 +94,19 @@ public static class FootprintBenchmark
             {
                 foreach (var @case in cases)
                 {
-                    var result = await MeasureAsync(@case, broker, mariaDb, idle, burst, work);
+                    Measurement result;
+                    try
+                    {
+                        result = await MeasureAsync(@case, broker, mariaDb, idle, burst, work);
+                    }
+                    catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or OperationCanceledException)
+                    {
+                        // A knob that breaks the program (a heap limit too small, say) is a result, not the end of the series.
+                        var message = ex.Message.ReplaceLineEndings(" ");
+                        Console.WriteLine($"| {@case.Program} | {@case.Build} | {@case.Label} | {run} | failed: {message[..Math.Min(message.Length, 300)]} |");
+                        continue;
+                    }
+
                     results.Add((@case, result));
                     Console.WriteLine($"| {@case.Program} | {@case.Build} | {@case.Label} | {run} | {@case.Size / 1048576.0:F1} | {result.StartUp.TotalSeconds:F2} | {result.IdleHwmKb / 1024.0:F1} | {result.IdleRssKb / 1024.0:F1} | {(result.BurstHwmKb > 0 ? (result.BurstHwmKb / 1024.0).ToString("F1", CultureInfo.InvariantCulture) : "–")} | {(result.Burst > TimeSpan.Zero ? result.Burst.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) : "–")} |");
                 }
@@ -355,6 +367,8 @@ public static class FootprintBenchmark
             return first == _firstRow.Task ? await _firstRow.Task : throw new TimeoutException("no row: " + Tail());
         }
 
+        public Task ExitedAsync() => _process.WaitForExitAsync();
+
         public (long Hwm, long Rss) Memory()
         {
             long hwm = 0, rss = 0;
@@ -445,8 +459,8 @@ public static class FootprintBenchmark
 
         public async Task<TimeSpan> FirstAsync(Sample program)
         {
-            var first = await Task.WhenAny(_first.Task, Task.Delay(TimeSpan.FromMinutes(2)));
-            return first == _first.Task ? await _first.Task : throw new TimeoutException("nothing published: " + program.Tail());
+            var first = await Task.WhenAny(_first.Task, program.ExitedAsync(), Task.Delay(TimeSpan.FromMinutes(2)));
+            return first == _first.Task ? await _first.Task : throw new TimeoutException("nothing published (the program exited or 2 minutes passed): " + program.Tail());
         }
 
         public async ValueTask DisposeAsync()
