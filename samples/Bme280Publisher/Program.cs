@@ -1,39 +1,28 @@
-// Bme280Publisher: the tutorial's mqtt_bme280_publish02.py on AmbientMqtt's hosting extensions. Every Publish:Interval
-// the publishing service reads the BME280 (or, with --Sensor:Kind=simulated, a simulated sensor) and publishes the JSON
-// to Mqtt:Topic (raspi/bme); the program only prints the tutorial's lines. Readings taken while the broker is away are
-// queued and sent after the reconnect; Ctrl+C or SIGTERM waits for the queue, then exits 0.
+// Bme280Publisher: the tutorial's mqtt_bme280_publish02.py. Every Publish:Interval it reads the BME280 (or, with
+// --Sensor:Kind=simulated, a simulated sensor) and publishes the JSON to Mqtt:Topic (raspi/bme); it prints the
+// tutorial's lines. Readings taken while the broker is away wait (in a spool on disk with Publish:SpoolPath) and go out
+// after the reconnect; Ctrl+C or SIGTERM waits for them, then exits 0. Exit code 1 needs a person (a sensor that cannot
+// be opened, a broker that refuses the login), 2 is a bad setting.
 using AmbientMqtt;
 using AmbientMqtt.Mqtt;
 using AmbientMqtt.Publishing;
-using AmbientMqtt.Samples;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
-var builder = SampleHost.CreateBuilder(args, new Dictionary<string, string?>());
+var builder = Host.CreateApplicationBuilder(args).UseAmbientConsole();
 builder.Services
-    .AddAmbientSensor(builder.Configuration)
-    .AddAmbientMqttPublisher(builder.Configuration)
-    .AddAmbientPublishing(builder.Configuration);
+    .AddAmbientSensor(builder.Configuration)          // Sensor:Kind, Sensor:BusId, Sensor:Address, offsets
+    .AddAmbientMqttPublisher(builder.Configuration)   // Mqtt:Host, Mqtt:Port, Mqtt:Topic, …
+    .AddAmbientPublishing(builder.Configuration);     // Publish:Interval, Publish:Identifier
 
 using var host = builder.Build();
-try
+return await host.RunAmbientAsync(services =>
 {
     // Resolving checks the settings and opens the sensor, before anything connects.
-    var mqtt = host.Services.GetRequiredService<IOptions<MqttOptions>>().Value;
-    var publishing = host.Services.GetRequiredService<PublishingPipeline>();
-    var publisher = host.Services.GetRequiredService<MqttReadingPublisher>();
-
+    var publisher = services.GetRequiredService<MqttReadingPublisher>();
+    var publishing = services.GetRequiredService<PublishingPipeline>();
     publisher.Connected += (_, e) => Console.WriteLine($"Connected with result code {e.ResultCode}");
     publishing.ReadingPublished += (_, e) => Console.WriteLine($"publish するデータ:  {AmbientPayload.EncodeToString(e.Reading)}");
-    Console.WriteLine($"Destination Host:  {mqtt.Host}");
-    Console.WriteLine($"TOPIC:  {mqtt.Topic}");
-
-    await host.RunAsync();
-}
-catch (Exception ex) when (SampleHost.TryReport(ex, out var exitCode))
-{
-    return exitCode;
-}
-
-return Environment.ExitCode;
+    Console.WriteLine($"Destination Host:  {publisher.Host}");
+    Console.WriteLine($"TOPIC:  {publisher.Topic}");
+});

@@ -3,128 +3,64 @@
 // rounding to 2 decimals as the tutorial does. Each message is acknowledged only after its row is committed, so a
 // crash, a broker restart or a database restart loses nothing, and a redelivery is a no-op. With --Mqtt:Embedded=true
 // the MQTT broker runs inside this program (on Mqtt:Port, 127.0.0.1 only), so the tutorial's set-up needs no mosquitto.
-using AmbientMqtt;
+// Exit codes: 0 stopped cleanly, 1 needs a person (login, database, privilege), 2 a bad setting.
 using AmbientMqtt.Ingest;
 using AmbientMqtt.Mqtt;
-using AmbientMqtt.Samples;
 using AmbientMqtt.Storage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using MySqlConnector;
 
-var builder = SampleHost.CreateBuilder(args, new Dictionary<string, string?>
+var builder = Host.CreateApplicationBuilder(args).UseAmbientConsole();
+if (!bool.TryParse(builder.Configuration["Mqtt:Embedded"] ?? "false", out var embedded))
 {
-    ["Database:ConnectionString"] = "Server=localhost;Port=3306;Database=iot_storage;User ID=iot",
-});
-
-MqttOptions mqtt;
-MariaDbRepositoryOptions storage;
-IngestOptions ingest;
-MySqlDataSource dataSource;
-EmbeddedBrokerOptions? embedded = null;
-try
-{
-    mqtt = SampleHost.Bind<MqttOptions>(builder.Configuration, "Mqtt");
-    storage = SampleHost.Bind<MariaDbRepositoryOptions>(builder.Configuration, "Database");
-    ingest = SampleHost.Bind<IngestOptions>(builder.Configuration, "Ingest");
-    storage.Identifier = builder.Configuration["Identifier"] ?? storage.Identifier;
-    var problems = new List<string>();
-    if (EmbeddedBrokerSetup.IsEnabled(builder.Configuration, defaultValue: false))
-    {
-        embedded = EmbeddedBrokerSetup.Prepare(builder.Configuration, problems, defaultPort: 1883, mqtt);
-    }
-
-    problems.AddRange(mqtt.Validate().Concat(storage.Validate()));
-    if (problems.Count > 0)
-    {
-        return SampleHost.ReportConfigurationError(problems[0]);
-    }
-
-    var connectionString = builder.Configuration["Database:ConnectionString"];
-    if (string.IsNullOrWhiteSpace(connectionString))
-    {
-        return SampleHost.ReportConfigurationError("Database:ConnectionString: is empty");
-    }
-
-    try
-    {
-        dataSource = new MySqlDataSourceBuilder(connectionString).Build();
-    }
-    catch (ArgumentException ex)
-    {
-        // The message names the bad keyword, never the password.
-        return SampleHost.ReportConfigurationError($"Database:ConnectionString: {ex.Message}");
-    }
+    Console.Error.WriteLine($"configuration error: Mqtt:Embedded: must be true or false (got '{builder.Configuration["Mqtt:Embedded"]}')");
+    return 2;
 }
-catch (ConfigurationException ex)
+
+if (embedded)
 {
-    return SampleHost.ReportConfigurationError(ex.Message);
+    builder.Services.AddAmbientEmbeddedBroker(builder.Configuration);   // before the subscriber, so it starts first
 }
+
+builder.Services
+    .AddAmbientMqttSubscriber(builder.Configuration)  // Mqtt:Host, Mqtt:Port, Mqtt:Topic, Mqtt:ClientId, …
+    .AddAmbientMariaDb(builder.Configuration)         // Database:ConnectionString, Database:Table, Database:TimeZone, Identifier
+    .AddAmbientIngest(builder.Configuration);         // Ingest:MaxBatchSize, …
 
 using var host = builder.Build();
-await host.StartAsync();
-var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
-var loggers = host.Services.GetRequiredService<ILoggerFactory>();
-var stopping = lifetime.ApplicationStopping;
-
-EmbeddedBroker? broker = null;
-if (embedded is not null)
+using var output = new TutorialRowPrinter(Console.OpenStandardOutput());
+IngestPipeline? pipeline = null;
+var exitCode = await host.RunAmbientAsync(services =>
 {
-    try
+    pipeline = services.GetRequiredService<IngestPipeline>();
+    var subscriber = services.GetRequiredService<MqttReadingSubscriber>();
+    services.GetRequiredService<MariaDbAmbientRepository>();
+    if (embedded)
     {
-        broker = await EmbeddedBrokerSetup.StartAsync(embedded, loggers, CancellationToken.None, mqtt);
-    }
-    catch (EmbeddedBrokerException ex)
-    {
-        Console.Error.WriteLine($"error: {ex.Message}");
-        await host.StopAsync();
-        return 1;
+        output.Line($"embedded MQTT broker listening on {services.GetRequiredService<EmbeddedBroker>().Endpoint}");
     }
 
-    Console.WriteLine($"embedded MQTT broker listening on {broker.Endpoint}");
-}
-
-// Disposed last, after the subscriber has disconnected.
-await using var brokerScope = broker;
-
-await using (dataSource)
-{
-    await using var repository = new MariaDbAmbientRepository(dataSource, storage, loggers.CreateLogger<MariaDbAmbientRepository>());
-    await using var subscriber = new MqttReadingSubscriber(mqtt, loggers.CreateLogger<MqttReadingSubscriber>());
-    var pipeline = new IngestPipeline(subscriber, repository, ingest, loggers.CreateLogger<IngestPipeline>());
-    using var output = new RowPrinter(Console.OpenStandardOutput());
     pipeline.BatchCommitted += (_, e) => output.Print(e.Result, e.MoreWaiting);
-    subscriber.Connected += (_, e) => output.Line($"Connected with result code {e.ResultCode}");
 
-    try
+    // The subscriber starts once the table is ready, so its first connection means both are there.
+    var first = true;
+    subscriber.Connected += (_, e) =>
     {
-        await pipeline.PrepareAsync(stopping);
-        output.Line("db server connected");
-        await subscriber.StartAsync(stopping);
-        output.Line("mqtt server connected");
-        output.Line("waiting for mqtt message");
-        await pipeline.RunAsync(stopping);
-    }
-    catch (AmbientStorageException ex) when (!ex.IsTransient)
-    {
-        Console.Error.WriteLine($"error: {ex.Message}");
-        await host.StopAsync();
-        return 1;
-    }
-    catch (MqttConnectionException ex)
-    {
-        Console.Error.WriteLine($"error: {ex.Message}");
-        await host.StopAsync();
-        return 1;
-    }
-    catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-    {
-    }
+        if (first)
+        {
+            first = false;
+            output.Line("db server connected");
+            output.Line("mqtt server connected");
+            output.Line("waiting for mqtt message");
+        }
 
-    output.Line($"stopped: {pipeline.Inserted} row(s) inserted, {pipeline.Duplicates} duplicate(s) skipped, {pipeline.Rejected} payload(s) rejected");
+        output.Line($"Connected with result code {e.ResultCode}");
+    };
+});
+
+if (pipeline is not null)
+{
+    output.Line($"stopped: {pipeline.Inserted} row(s) inserted, {pipeline.Duplicates} duplicate(s) skipped, {pipeline.Rejected} payload(s) rejected, {pipeline.Missing} reading(s) missing");
 }
 
-await host.StopAsync();
-return 0;
+return exitCode;

@@ -19,8 +19,9 @@ public interface IReadingPublisher : IAsyncDisposable
     /// </summary>
     /// <param name="reading">The reading to send.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>A task that completes once the reading is queued.</returns>
-    ValueTask PublishAsync(AmbientReading reading, CancellationToken cancellationToken = default);
+    /// <returns>The reading as it is sent: with the publisher's node identifier when it had none, and numbered
+    /// (<see cref="AmbientReading.Sequence"/>) when the publisher numbers its readings.</returns>
+    ValueTask<AmbientReading> PublishAsync(AmbientReading reading, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Waits until every queued reading has been accepted by the broker, or until <paramref name="timeout"/> passes.

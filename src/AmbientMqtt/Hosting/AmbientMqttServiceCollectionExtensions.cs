@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using AmbientMqtt;
 using AmbientMqtt.Hosting;
 using AmbientMqtt.Ingest;
@@ -14,9 +15,10 @@ using MySqlConnector;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
-/// Registers AmbientMqtt with a host: the sensor, the MQTT publisher and subscriber, the MariaDB repository, and the two
-/// long-running services, sensor → publisher every interval (<see cref="AddAmbientPublishing(IServiceCollection, IConfiguration)"/>)
-/// and subscriber → repository (<see cref="AddAmbientIngest(IServiceCollection, IConfiguration)"/>).
+/// Registers AmbientMqtt with a host: the sensor, the MQTT publisher and subscriber, an MQTT broker inside the program,
+/// the MariaDB or SQLite repository, and the two long-running services, sensor → publisher every interval
+/// (<see cref="AddAmbientPublishing(IServiceCollection, IConfiguration)"/>) and subscriber → repository
+/// (<see cref="AddAmbientIngest(IServiceCollection, IConfiguration)"/>).
 /// </summary>
 /// <remarks>
 /// <para>Each method comes in two forms: one binds its section of the application's configuration (pass the root, such as
@@ -24,12 +26,14 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <c>Identifier</c>, <c>Sensor</c>, <c>Publish</c>, <c>Ingest</c>), the other takes an <c>Action</c> on the options.
 /// Options are checked when the host starts (<c>ValidateOnStart</c>): a bad value, or one that does not even convert,
 /// stops the host with an <see cref="OptionsValidationException"/> whose message names the key, for instance
-/// <c>Mqtt:Port: must be between 1 and 65535 (got 0)</c> or <c>Mqtt:Port: 'abc' is not a whole number</c>.</para>
+/// <c>Mqtt:Port: must be between 1 and 65535 (got 0)</c> or <c>Mqtt:Port: 'abc' is not a whole number</c>
+/// (<c>host.RunAmbientAsync()</c> prints it and returns exit code 2).</para>
 /// <para>Everything is registered once, as a singleton (calling a method twice adds no second service), and stays
 /// resolvable, so a program can subscribe to <see cref="MqttReadingPublisher.Connected"/>,
 /// <see cref="PublishingPipeline.ReadingPublished"/> or <see cref="IngestPipeline.BatchCommitted"/> before it runs the
 /// host. A service registered beforehand (an <see cref="ISensorSource"/> of your own, a <see cref="MySqlDataSource"/>,
-/// a <see cref="TimeProvider"/>) is used instead of the default one.</para>
+/// a <see cref="TimeProvider"/>) is used instead of the default one. Metrics come from the host's
+/// <see cref="IMeterFactory"/>.</para>
 /// </remarks>
 public static class AmbientMqttServiceCollectionExtensions
 {
@@ -43,7 +47,8 @@ public static class AmbientMqttServiceCollectionExtensions
     /// <summary>
     /// Registers the <see cref="ISensorSource"/> that <c>Sensor:Kind</c> names: a <see cref="Bme280Sensor"/> on
     /// <c>Sensor:BusId</c> at <c>Sensor:Address</c> (with <c>Sensor:TemperatureOversampling</c>, …, <c>Sensor:Filter</c>),
-    /// or a <see cref="SimulatedSensor"/> seeded with <c>Sensor:Seed</c>.
+    /// or a <see cref="SimulatedSensor"/> seeded with <c>Sensor:Seed</c>; with <c>Sensor:TemperatureOffset</c>,
+    /// <c>Sensor:HumidityOffset</c> and <c>Sensor:PressureOffset</c> added to every reading.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The application's configuration; its <c>Sensor</c> section is bound to
@@ -54,8 +59,9 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientSensor(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        AddOptions<Bme280Options>(services, configuration, SensorSection, configure: null);
-        return AddAmbientSensorCore(services, configuration, configure: null);
+        AddOptions<Bme280Options>(services, configuration, SensorSection, static (c, o) => c.Bind(o), SensorOptionsValidator.Instance);
+        AddOptions<SensorOptions>(services, configuration, SensorSection, static (c, o) => c.Bind(o), SensorOptionsValidator.Instance);
+        return AddAmbientSensorCore(services);
     }
 
     /// <summary>
@@ -69,8 +75,9 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientSensor(this IServiceCollection services, Action<SensorOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        AddOptions<Bme280Options>(services, configuration: null, SensorSection, configure: null);
-        return AddAmbientSensorCore(services, configuration: null, configure);
+        AddOptions<Bme280Options>(services, configuration: null, SensorSection, bind: null, SensorOptionsValidator.Instance);
+        AddOptions(services, configuration: null, SensorSection, bind: null, SensorOptionsValidator.Instance, configure);
+        return AddAmbientSensorCore(services);
     }
 
     /// <summary>
@@ -78,14 +85,19 @@ public static class AmbientMqttServiceCollectionExtensions
     /// host starts and, when it stops, waits up to 10 seconds for queued messages to reach the broker.
     /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to <see cref="MqttOptions"/>.</param>
+    /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to
+    /// <see cref="MqttPublisherOptions"/>, and <c>Publish:Identifier</c> to <see cref="MqttPublisherOptions.Identifier"/>.</param>
     /// <returns><paramref name="services"/>.</returns>
     /// <remarks>If the broker refuses the credentials or the client id, starting the host fails with an
     /// <see cref="MqttConnectionException"/>; an unreachable broker is retried in the background while readings queue.</remarks>
     public static IServiceCollection AddAmbientMqttPublisher(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return AddAmbientMqttPublisherCore(services, configuration, configure: null);
+        AddOptions<MqttPublisherOptions>(services, configuration, MqttSection, static (c, o) => c.Bind(o), MqttOptionsValidator.Instance, o =>
+        {
+            o.Identifier = configuration[$"{PublishSection}:{nameof(PublishOptions.Identifier)}"] ?? o.Identifier;
+        });
+        return AddAmbientMqttPublisherCore(services);
     }
 
     /// <summary>
@@ -95,10 +107,11 @@ public static class AmbientMqttServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options.</param>
     /// <returns><paramref name="services"/>.</returns>
-    public static IServiceCollection AddAmbientMqttPublisher(this IServiceCollection services, Action<MqttOptions> configure)
+    public static IServiceCollection AddAmbientMqttPublisher(this IServiceCollection services, Action<MqttPublisherOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        return AddAmbientMqttPublisherCore(services, configuration: null, configure);
+        AddOptions(services, configuration: null, MqttSection, bind: null, MqttOptionsValidator.Instance, configure);
+        return AddAmbientMqttPublisherCore(services);
     }
 
     /// <summary>
@@ -107,14 +120,13 @@ public static class AmbientMqttServiceCollectionExtensions
     /// without that service, call <see cref="MqttReadingSubscriber.StartAsync"/> yourself.
     /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to <see cref="MqttOptions"/>.</param>
+    /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to <see cref="MqttSubscriberOptions"/>.</param>
     /// <returns><paramref name="services"/>.</returns>
-    /// <remarks>The publisher and the subscriber share <see cref="MqttOptions"/>; a program that registers both must not
-    /// let them use the same <see cref="MqttOptions.ClientId"/>.</remarks>
     public static IServiceCollection AddAmbientMqttSubscriber(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return AddAmbientMqttSubscriberCore(services, configuration, configure: null);
+        AddOptions<MqttSubscriberOptions>(services, configuration, MqttSection, static (c, o) => c.Bind(o), MqttOptionsValidator.Instance);
+        return AddAmbientMqttSubscriberCore(services);
     }
 
     /// <summary>
@@ -124,10 +136,44 @@ public static class AmbientMqttServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options.</param>
     /// <returns><paramref name="services"/>.</returns>
-    public static IServiceCollection AddAmbientMqttSubscriber(this IServiceCollection services, Action<MqttOptions> configure)
+    public static IServiceCollection AddAmbientMqttSubscriber(this IServiceCollection services, Action<MqttSubscriberOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        return AddAmbientMqttSubscriberCore(services, configuration: null, configure);
+        AddOptions(services, configuration: null, MqttSection, bind: null, MqttOptionsValidator.Instance, configure);
+        return AddAmbientMqttSubscriberCore(services);
+    }
+
+    /// <summary>
+    /// Registers an MQTT broker inside the program (<see cref="EmbeddedBroker"/>: MQTTnet's server on 127.0.0.1, on
+    /// <c>Mqtt:Port</c>, 0 for a free one), started with the host before the clients connect, and points the publisher
+    /// and subscriber registered in this program at it. Call it before <c>AddAmbientMqttPublisher</c> and
+    /// <c>AddAmbientIngest</c>, so that it starts first.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to <see cref="EmbeddedBrokerOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <remarks>A client setting the embedded broker cannot honour (another <c>Mqtt:Host</c>, TLS, shared
+    /// subscriptions) is a configuration error at start-up. A taken port stops the host with an
+    /// <see cref="EmbeddedBrokerException"/> that says how to choose another.</remarks>
+    public static IServiceCollection AddAmbientEmbeddedBroker(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        AddOptions<EmbeddedBrokerOptions>(services, configuration, MqttSection, static (c, o) => c.Bind(o), EmbeddedBrokerOptionsValidator.Instance);
+        return AddAmbientEmbeddedBrokerCore(services, configuration[$"{MqttSection}:Host"]);
+    }
+
+    /// <summary>
+    /// Registers an MQTT broker inside the program (<see cref="EmbeddedBroker"/>), started with the host before the
+    /// clients connect, and points the publisher and subscriber registered in this program at it.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientEmbeddedBroker(this IServiceCollection services, Action<EmbeddedBrokerOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        AddOptions(services, configuration: null, MqttSection, bind: null, EmbeddedBrokerOptionsValidator.Instance, configure);
+        return AddAmbientEmbeddedBrokerCore(services, configuredHost: null);
     }
 
     /// <summary>
@@ -144,13 +190,10 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientMariaDb(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        AddOptions<MariaDbConnectionOptions>(services, configuration, DatabaseSection, configure: null);
-        AddOptions<MariaDbRepositoryOptions>(services, configuration, DatabaseSection, options =>
+        AddOptions<MariaDbConnectionOptions>(services, configuration, DatabaseSection, static (c, o) => c.Bind(o), new MariaDbConnectionOptionsValidator());
+        AddOptions<MariaDbRepositoryOptions>(services, configuration, DatabaseSection, static (c, o) => c.Bind(o), MariaDbRepositoryOptionsValidator.Instance, o =>
         {
-            if (configuration[IdentifierKey] is { } identifier)
-            {
-                options.Identifier = identifier;
-            }
+            o.Identifier = configuration[IdentifierKey] ?? o.Identifier;
         });
         return AddAmbientMariaDbCore(services);
     }
@@ -167,9 +210,39 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientMariaDb(this IServiceCollection services, string connectionString, Action<MariaDbRepositoryOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        AddOptions<MariaDbConnectionOptions>(services, configuration: null, DatabaseSection, options => options.ConnectionString = connectionString);
-        AddOptions(services, configuration: null, DatabaseSection, configure);
+        AddOptions<MariaDbConnectionOptions>(services, configuration: null, DatabaseSection, bind: null, new MariaDbConnectionOptionsValidator(), o => o.ConnectionString = connectionString);
+        AddOptions(services, configuration: null, DatabaseSection, bind: null, MariaDbRepositoryOptionsValidator.Instance, configure);
         return AddAmbientMariaDbCore(services);
+    }
+
+    /// <summary>
+    /// Registers a <see cref="SqliteAmbientRepository"/> (also as <see cref="IAmbientRepository"/>) on the file
+    /// <c>Database:Path</c> (by default <see cref="SqliteRepositoryOptions.DefaultPath"/>), with <c>Database:Table</c>,
+    /// <c>Database:TimeZone</c> and <c>Identifier</c> as for MariaDB: nothing to install.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The application's configuration; its <c>Database</c> section and its root key
+    /// <c>Identifier</c> are bound to <see cref="SqliteRepositoryOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientSqlite(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        AddOptions<SqliteRepositoryOptions>(services, configuration, DatabaseSection, static (c, o) => c.Bind(o), SqliteRepositoryOptionsValidator.Instance, o =>
+        {
+            o.Identifier = configuration[IdentifierKey] ?? o.Identifier;
+        });
+        return AddAmbientSqliteCore(services);
+    }
+
+    /// <summary>Registers a <see cref="SqliteAmbientRepository"/> (also as <see cref="IAmbientRepository"/>).</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the file, table, time zone and default identifier.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddAmbientSqlite(this IServiceCollection services, Action<SqliteRepositoryOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        AddOptions(services, configuration: null, DatabaseSection, bind: null, SqliteRepositoryOptionsValidator.Instance, configure);
+        return AddAmbientSqliteCore(services);
     }
 
     /// <summary>
@@ -186,7 +259,8 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientPublishing(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return AddAmbientPublishingCore(services, configuration, configure: null);
+        AddOptions<PublishOptions>(services, configuration, PublishSection, static (c, o) => c.Bind(o), PublishOptionsValidator.Instance);
+        return AddAmbientPublishingCore(services);
     }
 
     /// <summary>
@@ -199,7 +273,8 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientPublishing(this IServiceCollection services, Action<PublishOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        return AddAmbientPublishingCore(services, configuration: null, configure);
+        AddOptions(services, configuration: null, PublishSection, bind: null, PublishOptionsValidator.Instance, configure);
+        return AddAmbientPublishingCore(services);
     }
 
     /// <summary>
@@ -211,19 +286,21 @@ public static class AmbientMqttServiceCollectionExtensions
     /// <param name="configuration">The application's configuration; its <c>Ingest</c> section is bound to <see cref="IngestOptions"/>.</param>
     /// <returns><paramref name="services"/>.</returns>
     /// <remarks>
-    /// <para>Register the subscriber and the repository too (<see cref="AddAmbientMqttSubscriber(IServiceCollection, IConfiguration)"/>,
-    /// <see cref="AddAmbientMariaDb(IServiceCollection, IConfiguration)"/>). The service prepares the schema first, waiting
-    /// for the database as long as it is unreachable, and only then starts the subscriber, so the subscriber's first
-    /// <see cref="MqttReadingSubscriber.Connected"/> means the table and the subscription are both ready.</para>
+    /// <para>Register the subscriber and a repository too (<see cref="AddAmbientMqttSubscriber(IServiceCollection, IConfiguration)"/>,
+    /// <see cref="AddAmbientMariaDb(IServiceCollection, IConfiguration)"/> or <see cref="AddAmbientSqlite(IServiceCollection, IConfiguration)"/>).
+    /// The service prepares the schema first, waiting for the database as long as it is unreachable, and only then starts
+    /// the subscriber, so the subscriber's first <see cref="MqttReadingSubscriber.Connected"/> means the table and the
+    /// subscription are both ready.</para>
     /// <para>When the host stops (Ctrl+C, SIGTERM), it stops receiving, commits and acknowledges what it holds, and
     /// returns. A problem that needs a person (a wrong password, a missing database or privilege, credentials the broker
-    /// refuses) is logged as one critical line, stops the host and sets <see cref="Environment.ExitCode"/> to 1, so a
-    /// program whose <c>Main</c> returns <see cref="Environment.ExitCode"/> exits non-zero.</para>
+    /// refuses) is logged as one critical line, stops the host and sets <see cref="Environment.ExitCode"/> to 1; a
+    /// subscription the broker refuses (a setting) sets it to 2.</para>
     /// </remarks>
     public static IServiceCollection AddAmbientIngest(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return AddAmbientIngestCore(services, configuration, configure: null);
+        AddOptions<IngestOptions>(services, configuration, IngestSection, static (c, o) => c.Bind(o), IngestOptionsValidator.Instance);
+        return AddAmbientIngestCore(services);
     }
 
     /// <summary>
@@ -236,12 +313,12 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientIngest(this IServiceCollection services, Action<IngestOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        return AddAmbientIngestCore(services, configuration: null, configure);
+        AddOptions(services, configuration: null, IngestSection, bind: null, IngestOptionsValidator.Instance, configure);
+        return AddAmbientIngestCore(services);
     }
 
-    private static IServiceCollection AddAmbientSensorCore(IServiceCollection services, IConfiguration? configuration, Action<SensorOptions>? configure)
+    private static IServiceCollection AddAmbientSensorCore(IServiceCollection services)
     {
-        AddOptions(services, configuration, SensorSection, configure);
         services.TryAddSingleton(sp =>
         {
             var sensor = sp.GetRequiredService<IOptions<SensorOptions>>().Value;
@@ -251,26 +328,44 @@ public static class AmbientMqttServiceCollectionExtensions
         return services;
     }
 
-    private static IServiceCollection AddAmbientMqttPublisherCore(IServiceCollection services, IConfiguration? configuration, Action<MqttOptions>? configure)
+    private static IServiceCollection AddAmbientMqttPublisherCore(IServiceCollection services)
     {
-        AddOptions(services, configuration, MqttSection, configure);
         services.TryAddSingleton(sp => new MqttReadingPublisher(
-            sp.GetRequiredService<IOptions<MqttOptions>>().Value,
+            sp.GetRequiredService<IOptions<MqttPublisherOptions>>().Value,
             sp.GetService<ILogger<MqttReadingPublisher>>(),
-            TimeProviderOf(sp)));
+            TimeProviderOf(sp),
+            sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IReadingPublisher>(sp => sp.GetRequiredService<MqttReadingPublisher>());
-        services.AddHostedService<MqttPublisherService>();
+        AddHostedOnce<MqttPublisherService>(services);
         return services;
     }
 
-    private static IServiceCollection AddAmbientMqttSubscriberCore(IServiceCollection services, IConfiguration? configuration, Action<MqttOptions>? configure)
+    private static IServiceCollection AddAmbientMqttSubscriberCore(IServiceCollection services)
     {
-        AddOptions(services, configuration, MqttSection, configure);
         services.TryAddSingleton(sp => new MqttReadingSubscriber(
-            sp.GetRequiredService<IOptions<MqttOptions>>().Value,
+            sp.GetRequiredService<IOptions<MqttSubscriberOptions>>().Value,
             sp.GetService<ILogger<MqttReadingSubscriber>>(),
-            TimeProviderOf(sp)));
+            TimeProviderOf(sp),
+            sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IReadingSubscriber>(sp => sp.GetRequiredService<MqttReadingSubscriber>());
+        return services;
+    }
+
+    private static IServiceCollection AddAmbientEmbeddedBrokerCore(IServiceCollection services, string? configuredHost)
+    {
+        services.TryAddSingleton(sp => new EmbeddedBroker(
+            sp.GetRequiredService<IOptions<EmbeddedBrokerOptions>>().Value,
+            sp.GetService<ILogger<EmbeddedBroker>>()));
+        AddHostedOnce<EmbeddedBrokerService>(services);
+
+        // The clients of this program connect to it, wherever the configuration pointed them.
+        var clients = new EmbeddedClientValidator(configuredHost);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttPublisherOptions>>(clients));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttSubscriberOptions>>(clients));
+        services.AddSingleton<IPostConfigureOptions<MqttPublisherOptions>>(sp => new PostConfigureOptions<MqttPublisherOptions, EmbeddedBroker>(
+            Options.Options.DefaultName, sp.GetRequiredService<EmbeddedBroker>(), (o, broker) => (o.Host, o.Port) = (broker.Host, broker.Port)));
+        services.AddSingleton<IPostConfigureOptions<MqttSubscriberOptions>>(sp => new PostConfigureOptions<MqttSubscriberOptions, EmbeddedBroker>(
+            Options.Options.DefaultName, sp.GetRequiredService<EmbeddedBroker>(), (o, broker) => (o.Host, o.Port) = (broker.Host, broker.Port)));
         return services;
     }
 
@@ -279,18 +374,26 @@ public static class AmbientMqttServiceCollectionExtensions
         // Not wired to the host's logging: MySqlConnector's own lines would double the repository's one-line messages.
         services.TryAddSingleton(sp => new MySqlDataSourceBuilder(
             sp.GetRequiredService<IOptions<MariaDbConnectionOptions>>().Value.ConnectionString).Build());
-        services.TryAddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<MariaDbRepositoryOptions>>().Value;
-            return new MariaDbAmbientRepository(sp.GetRequiredService<MySqlDataSource>(), options, sp.GetService<ILogger<MariaDbAmbientRepository>>());
-        });
+        services.TryAddSingleton(sp => new MariaDbAmbientRepository(
+            sp.GetRequiredService<MySqlDataSource>(),
+            sp.GetRequiredService<IOptions<MariaDbRepositoryOptions>>().Value,
+            sp.GetService<ILogger<MariaDbAmbientRepository>>(),
+            sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IAmbientRepository>(sp => sp.GetRequiredService<MariaDbAmbientRepository>());
         return services;
     }
 
-    private static IServiceCollection AddAmbientPublishingCore(IServiceCollection services, IConfiguration? configuration, Action<PublishOptions>? configure)
+    private static IServiceCollection AddAmbientSqliteCore(IServiceCollection services)
     {
-        AddOptions(services, configuration, PublishSection, configure);
+        services.TryAddSingleton(sp => new SqliteAmbientRepository(
+            sp.GetRequiredService<IOptions<SqliteRepositoryOptions>>().Value,
+            sp.GetService<ILogger<SqliteAmbientRepository>>()));
+        services.TryAddSingleton<IAmbientRepository>(sp => sp.GetRequiredService<SqliteAmbientRepository>());
+        return services;
+    }
+
+    private static IServiceCollection AddAmbientPublishingCore(IServiceCollection services)
+    {
         services.TryAddSingleton(sp =>
         {
             // Options first, so a bad setting is reported before the sensor is opened or the broker is reached.
@@ -300,40 +403,47 @@ public static class AmbientMqttServiceCollectionExtensions
                 sp.GetRequiredService<IReadingPublisher>(),
                 options,
                 sp.GetService<ILogger<PublishingPipeline>>(),
-                TimeProviderOf(sp));
+                TimeProviderOf(sp),
+                sp.GetService<IMeterFactory>());
         });
-        services.AddHostedService<PublishingService>();
+        AddHostedOnce<PublishingService>(services);
         return services;
     }
 
-    private static IServiceCollection AddAmbientIngestCore(IServiceCollection services, IConfiguration? configuration, Action<IngestOptions>? configure)
+    private static IServiceCollection AddAmbientIngestCore(IServiceCollection services)
     {
-        AddOptions(services, configuration, IngestSection, configure);
-        services.TryAddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<IngestOptions>>().Value;
-            return new IngestPipeline(
-                sp.GetRequiredService<IReadingSubscriber>(),
-                sp.GetRequiredService<IAmbientRepository>(),
-                options,
-                sp.GetService<ILogger<IngestPipeline>>(),
-                TimeProviderOf(sp));
-        });
-        services.AddHostedService<IngestService>();
+        services.TryAddSingleton(sp => new IngestPipeline(
+            sp.GetRequiredService<IReadingSubscriber>(),
+            sp.GetRequiredService<IAmbientRepository>(),
+            sp.GetRequiredService<IOptions<IngestOptions>>().Value,
+            sp.GetService<ILogger<IngestPipeline>>(),
+            TimeProviderOf(sp),
+            sp.GetService<IMeterFactory>()));
+        AddHostedOnce<IngestService>(services);
         return services;
     }
 
-    /// <summary>Binds <paramref name="section"/> (when configuration is given), applies <paramref name="configure"/>, and
-    /// checks the result when the host starts.</summary>
-    private static void AddOptions<TOptions>(IServiceCollection services, IConfiguration? configuration, string section, Action<TOptions>? configure)
+    private static void AddHostedOnce<TService>(IServiceCollection services)
+        where TService : class, Microsoft.Extensions.Hosting.IHostedService
+        => services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, TService>());
+
+    /// <summary>Binds <paramref name="section"/> (when configuration is given), applies <paramref name="configure"/>,
+    /// and registers the options type's one validator, run when the host starts.</summary>
+    private static void AddOptions<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(
+        IServiceCollection services,
+        IConfiguration? configuration,
+        string section,
+        Action<IConfiguration, TOptions>? bind,
+        IValidateOptions<TOptions> validator,
+        Action<TOptions>? configure = null)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(services);
         var builder = services.AddOptions<TOptions>();
-        if (configuration is not null)
+        if (configuration is not null && bind is not null)
         {
             var bound = configuration.GetSection(section);
-            builder.Configure(options => ConfigurationBinding.Bind(bound, options));
+            builder.Configure(options => ConfigurationBinding.Bind(bound, options, bind));
         }
 
         if (configure is not null)
@@ -342,8 +452,9 @@ public static class AmbientMqttServiceCollectionExtensions
         }
 
         builder.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IValidateOptions<TOptions>), typeof(AmbientOptionsValidator)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>>(validator));
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ProgramExit>();
     }
 
     private static TimeProvider TimeProviderOf(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
@@ -8,20 +9,44 @@ namespace AmbientMqtt.Hosting;
 /// <summary>
 /// Binds an options object to its configuration section, turning a value that does not even convert
 /// (<c>--Mqtt:Port=abc</c>) into an <see cref="OptionsValidationException"/> that names the key, like every other bad
-/// setting, instead of the binder's <see cref="InvalidOperationException"/>.
+/// setting, instead of the binder's <see cref="InvalidOperationException"/>; and refusing a bare number for a duration
+/// (<c>Publish:Interval=5</c>), which .NET reads as five days.
 /// </summary>
 internal static partial class ConfigurationBinding
 {
-    public static void Bind<TOptions>(IConfiguration section, TOptions options)
+    /// <param name="section">The section.</param>
+    /// <param name="options">The options to fill.</param>
+    /// <param name="bind">The binding, written where the options type is known, so that the configuration binder's
+    /// source generator replaces it with code of its own (no reflection, trimming and Native AOT safe).</param>
+    public static void Bind<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(
+        IConfigurationSection section, TOptions options, Action<IConfiguration, TOptions> bind)
         where TOptions : class
     {
-        try
+        var errors = new List<string>();
+        foreach (var property in typeof(TOptions).GetProperties())
         {
-            section.Bind(options);
+            if ((property.PropertyType == typeof(TimeSpan) || property.PropertyType == typeof(TimeSpan?))
+                && section[property.Name] is { } raw && BareNumber().IsMatch(raw))
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"{section.Path}:{property.Name}: '{raw}' is not a duration: write hh:mm:ss (00:00:05 for 5 seconds); a bare number would mean days"));
+            }
         }
-        catch (InvalidOperationException ex)
+
+        if (errors.Count == 0)
         {
-            throw new OptionsValidationException(Options.DefaultName, typeof(TOptions), [Describe(ex, typeof(TOptions))]);
+            try
+            {
+                bind(section, options);
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add(Describe(ex, typeof(TOptions)));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TOptions), errors);
         }
     }
 
@@ -30,7 +55,7 @@ internal static partial class ConfigurationBinding
     /// <c>Failed to convert configuration value 'abc' at 'Mqtt:Port' to type 'System.Int32'.</c>; the binder's own words
     /// when they do not have that shape.
     /// </summary>
-    internal static string Describe(InvalidOperationException exception, Type optionsType)
+    internal static string Describe(InvalidOperationException exception, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type optionsType)
     {
         var match = ConversionFailure().Match(exception.Message);
         if (!match.Success)
@@ -68,4 +93,7 @@ internal static partial class ConfigurationBinding
 
     [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<path>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
     private static partial Regex ConversionFailure();
+
+    [GeneratedRegex(@"^\s*[+-]?\d+\s*\z", RegexOptions.CultureInvariant)]
+    private static partial Regex BareNumber();
 }

@@ -18,6 +18,7 @@ internal sealed class IngestService(
     IngestPipeline pipeline,
     IReadingSubscriber subscriber,
     IHostApplicationLifetime lifetime,
+    ProgramExit exit,
     ILogger<IngestService> logger)
     : BackgroundService
 {
@@ -36,32 +37,35 @@ internal sealed class IngestService(
         }
         catch (AmbientStorageException ex) when (!ex.IsTransient)
         {
-            Fail(ex.Message);
+            Fail("error: " + ex.Message, 1);
         }
         catch (MqttConnectionException ex)
         {
-            // MqttReadingSubscriber has logged the refusal, naming the broker, the client id and the keys to check; a
-            // second line with the same words would only add noise.
-            Fail(subscriber is MqttReadingSubscriber ? null : ex.Message);
+            // MqttReadingSubscriber has logged the refusal, naming the broker, the client id and the keys to check.
+            Fail("error: " + ex.Message, 1, logged: subscriber is MqttReadingSubscriber);
+        }
+        catch (MqttSubscriptionRefusedException ex)
+        {
+            // A setting (the topic, the broker's rules): exit code 2, so systemd does not restart it in a loop.
+            Fail("configuration error: " + ex.Message, 2, logged: subscriber is MqttReadingSubscriber);
         }
 #pragma warning disable CA1031 // A bug must stop the program with a non-zero exit code, not leave it running without storing.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             Log.IngestFailed(logger, ex);
-            Environment.ExitCode = 1;
+            exit.Fail(1, $"error: the ingest failed unexpectedly ({ex.GetType().Name}: {ex.Message}); the log above has the details");
             lifetime.StopApplication();
         }
     }
 
-    private void Fail(string? reason)
+    private void Fail(string line, int exitCode, bool logged = false)
     {
-        if (reason is not null)
+        if (exit.Fail(exitCode, line) && !logged)
         {
-            Log.IngestStopped(logger, reason);
+            Log.IngestStopped(logger, line);
         }
 
-        Environment.ExitCode = 1;
         lifetime.StopApplication();
     }
 }

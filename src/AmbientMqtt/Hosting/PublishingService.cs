@@ -9,7 +9,7 @@ namespace AmbientMqtt.Hosting;
 /// Runs the <see cref="PublishingPipeline"/> (sensor → publisher every <see cref="PublishOptions.Interval"/>, waiting with
 /// the registered <see cref="TimeProvider"/>) for the life of the host.
 /// </summary>
-internal sealed class PublishingService(PublishingPipeline pipeline, IHostApplicationLifetime lifetime, ILogger<PublishingService> logger)
+internal sealed class PublishingService(PublishingPipeline pipeline, IHostApplicationLifetime lifetime, ProgramExit exit, ILogger<PublishingService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -27,7 +27,7 @@ internal sealed class PublishingService(PublishingPipeline pipeline, IHostApplic
 #pragma warning restore CA1031
         {
             Log.PublishingFailed(logger, ex);
-            Environment.ExitCode = 1;
+            exit.Fail(1, $"error: the publishing loop failed unexpectedly ({ex.GetType().Name}: {ex.Message}); the log above has the details");
             lifetime.StopApplication();
         }
     }

@@ -13,6 +13,14 @@ internal static class SensorFactory
     /// and the setting that runs the program without hardware.</exception>
     public static ISensorSource Create(SensorOptions sensor, Bme280Options bme280, TimeProvider timeProvider)
     {
+        var source = Open(sensor, bme280, timeProvider);
+        return sensor is { TemperatureOffset: 0, HumidityOffset: 0, PressureOffset: 0 }
+            ? source
+            : new CalibratedSensor(source, sensor.TemperatureOffset, sensor.HumidityOffset, sensor.PressureOffset);
+    }
+
+    private static ISensorSource Open(SensorOptions sensor, Bme280Options bme280, TimeProvider timeProvider)
+    {
         if (string.Equals(sensor.Kind, SensorOptions.Simulated, StringComparison.OrdinalIgnoreCase))
         {
             return new SimulatedSensor(sensor.Seed, timeProvider);

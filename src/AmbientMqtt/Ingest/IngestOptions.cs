@@ -27,4 +27,14 @@ public sealed class IngestOptions
     /// database is unreachable. What is still unstored then stays unacknowledged and is delivered again at the next start.</summary>
     /// <value>The default value is 10 seconds.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets how long a write may go unanswered before a line says so (a hung or overloaded database
+    /// otherwise stays silent until the driver's command timeout, 30 seconds by default).</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan SlowWriteWarning { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how long a reading a node numbered (<c>seq</c>) may be late before it is reported missing:
+    /// readings can arrive out of order after a reconnect, or while a publisher sends its spool.</summary>
+    /// <value>The default value is 1 minute.</value>
+    public TimeSpan ReorderWindow { get; set; } = TimeSpan.FromMinutes(1);
 }

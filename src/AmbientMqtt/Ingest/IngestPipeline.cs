@@ -1,7 +1,5 @@
-using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
-using AmbientMqtt.Mqtt;
-using AmbientMqtt.Storage;
 using AmbientMqtt.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,21 +7,22 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AmbientMqtt.Ingest;
 
 /// <summary>
-/// Moves readings from an <see cref="IReadingSubscriber"/> into an <see cref="IAmbientRepository"/>: receive → queue
-/// (bounded by the unacknowledged messages the broker may send) → decode → one transaction per batch → commit → acknowledge.
+/// Moves readings from an <see cref="IReadingSubscriber"/> into an <see cref="IAmbientRepository"/>: take what is
+/// waiting → decode → one batch → commit → acknowledge, in arrival order. It depends on those two public contracts
+/// only, so a subscriber or repository of your own gets exactly this pipeline.
 /// </summary>
 /// <remarks>
 /// <para>A message is acknowledged only after the transaction holding its row has committed, so a crash at any point
 /// loses nothing: the broker delivers what was not acknowledged again, and the idempotent insert turns a redelivery into
-/// a no-op. The writer takes whatever is waiting (up to <see cref="IngestOptions.MaxBatchSize"/>) and never waits for
+/// a no-op. The pipeline takes whatever is waiting (up to <see cref="IngestOptions.MaxBatchSize"/>) and never waits for
 /// company, so a lone reading is written at once.</para>
-/// <para>The pipeline runs on a thread of its own. With <see cref="Storage.MariaDbAmbientRepository"/> it writes with
-/// blocking I/O on a connection it opens for itself, and with <see cref="Mqtt.MqttReadingSubscriber"/> it is woken
-/// directly as messages arrive; other repositories and subscribers are used through their asynchronous interfaces.</para>
 /// <para>A payload that cannot become a row is acknowledged and set aside in the dead-letter table with its reason; it
 /// never stops the pipeline or fails the batch around it. While the database is unreachable the batch is retried with
-/// backoff and nothing is acknowledged, so the broker stops sending once the subscriber's window of unacknowledged
-/// messages is full.</para>
+/// backoff and nothing is acknowledged; a write that goes unanswered for <see cref="IngestOptions.SlowWriteWarning"/> is
+/// said at once. Readings that publishers numbered and that never arrived are counted and logged per node
+/// (<see cref="Missing"/>).</para>
+/// <para>The node of a reading is the one its topic names (<see cref="ReceivedMessage.Identifier"/>) when it names one,
+/// else the payload's <c>identifier</c>, else the repository's configured one.</para>
 /// </remarks>
 public sealed class IngestPipeline
 {
@@ -32,11 +31,17 @@ public sealed class IngestPipeline
     private readonly IngestOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly AmbientMetrics _metrics;
+    private readonly GapDetector _gaps;
+    private readonly HashSet<(string Topic, string Payload)> _identifierConflicts = [];
+    private readonly Lock _progressGate = new();
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _prepared;
     private long _received;
     private long _inserted;
     private long _duplicates;
     private long _rejected;
+    private long _missing;
 
     /// <summary>Initializes a new pipeline.</summary>
     /// <param name="subscriber">Where messages come from.</param>
@@ -44,33 +49,29 @@ public sealed class IngestPipeline
     /// <param name="options">Batching and retry settings; defaults when omitted.</param>
     /// <param name="logger">Where retries and rejections are logged.</param>
     /// <param name="timeProvider">The clock for retry delays.</param>
+    /// <param name="meterFactory">Where the meter comes from; the process-wide meter when omitted.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names the key.</exception>
     public IngestPipeline(
         IReadingSubscriber subscriber,
         IAmbientRepository repository,
         IngestOptions? options = null,
         ILogger<IngestPipeline>? logger = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         ArgumentNullException.ThrowIfNull(repository);
+        _options = options ?? new IngestOptions();
+        OptionsCheck.ThrowIfInvalid(IngestOptionsValidator.Instance, _options);
         _subscriber = subscriber;
         _repository = repository;
-        _options = options ?? new IngestOptions();
-        if (_options.MaxBatchSize < 1)
-        {
-            throw new ArgumentException($"Ingest:MaxBatchSize: must be at least 1 (got {_options.MaxBatchSize})", nameof(options));
-        }
-
-        if (_options.MaxPayloadBytes < 256)
-        {
-            throw new ArgumentException($"Ingest:MaxPayloadBytes: must be at least 256 (got {_options.MaxPayloadBytes})", nameof(options));
-        }
-
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _metrics = AmbientMetrics.For(meterFactory);
+        _gaps = new GapDetector(_options.ReorderWindow, _timeProvider);
     }
 
-    /// <summary>Raised after each batch has been committed and acknowledged, on the pipeline's own thread.</summary>
+    /// <summary>Raised after each batch has been committed and acknowledged.</summary>
     public event EventHandler<IngestBatchEventArgs>? BatchCommitted;
 
     /// <summary>Gets the number of messages taken from the subscriber.</summary>
@@ -85,6 +86,13 @@ public sealed class IngestPipeline
     /// <summary>Gets the number of payloads set aside in the dead-letter table.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
 
+    /// <summary>Gets the number of messages whose batch committed and that were acknowledged (inserted, duplicate or
+    /// rejected).</summary>
+    public long Processed => Inserted + Duplicates + Rejected;
+
+    /// <summary>Gets the number of readings that publishers numbered and that never arrived.</summary>
+    public long Missing => Interlocked.Read(ref _missing);
+
     /// <summary>
     /// Creates the tables when they are missing, retrying with backoff while the database is unreachable (a service may
     /// start before its database). <see cref="RunAsync"/> does this itself when it has not been done.
@@ -95,10 +103,50 @@ public sealed class IngestPipeline
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
     public async Task PrepareAsync(CancellationToken cancellationToken = default)
     {
-        await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), cancellationToken, cancellationToken).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-        await OpenWriterAsync().ConfigureAwait(false);
+        if (!await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), cancellationToken).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         _prepared = true;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="count"/> messages have been processed (<see cref="Processed"/>), for a program that
+    /// published them itself and wants them stored before it stops.
+    /// </summary>
+    /// <param name="count">How many messages.</param>
+    /// <param name="timeout">How long to wait at most.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns><see langword="true"/> when they were processed in time.</returns>
+    public async Task<bool> WaitForProcessedAsync(long count, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        while (Processed < count)
+        {
+            Task progress;
+            lock (_progressGate)
+            {
+                progress = _progress.Task;
+            }
+
+            if (Processed >= count)
+            {
+                break;
+            }
+
+            try
+            {
+                await progress.WaitAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return Processed >= count;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -109,76 +157,33 @@ public sealed class IngestPipeline
     /// <returns>A task that completes once the pipeline has stopped.</returns>
     /// <exception cref="AmbientStorageException">The database refused for a reason retrying will not fix (wrong password,
     /// missing database or privilege); the message says which.</exception>
+    /// <exception cref="Mqtt.MqttSubscriptionRefusedException">The subscriber ended its messages with this error (any
+    /// exception a subscriber completes <see cref="IReadingSubscriber.Messages"/> with comes through).</exception>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        using var shutdown = new CancellationTokenSource();
+        using var giveUp = new CancellationTokenSource();
         await using var registration = stoppingToken.Register(() =>
         {
             _ = _subscriber.StopReceivingAsync(CancellationToken.None);
-            shutdown.CancelAfter(_options.ShutdownTimeout);
+            giveUp.CancelAfter(_options.ShutdownTimeout);
         }).ConfigureAwait(false);
 
         if (!_prepared)
         {
-            await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), stoppingToken, stoppingToken).ConfigureAwait(false);
-            await OpenWriterAsync().ConfigureAwait(false);
+            if (!await RetryAsync(ct => _repository.EnsureSchemaAsync(ct), stoppingToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
             _prepared = true;
         }
 
-        // The loop runs on a thread of its own and, with a repository that can, writes with blocking I/O: waiting in a
-        // socket and being woken by the kernel costs less than an asynchronous hop through the thread pool, and at
-        // thousands of messages a second those hops were most of the pipeline's CPU time (benchmarks/README.md).
-        await Task.Factory.StartNew(
-            () => Run(stoppingToken, shutdown.Token),
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default).ConfigureAwait(false);
-    }
-
-    /// <summary>The writer's connection is opened at start, as the tutorial's is, not by the first reading.</summary>
-    private Task OpenWriterAsync()
-        => _repository is ISynchronousBatchWriter writer
-            ? Task.Factory.StartNew(writer.OpenWriter, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
-            : Task.CompletedTask;
-
-    private void Run(CancellationToken stoppingToken, CancellationToken giveUp)
-    {
         var reader = _subscriber.Messages;
-        var writer = _repository as ISynchronousBatchWriter;
-        var messages = new List<ReceivedMessage>(_options.MaxBatchSize);
-        var readings = new List<AmbientReading>(_options.MaxBatchSize);
+        var messages = new List<ReceivedMessage>(Math.Min(_options.MaxBatchSize, 1024));
+        var readings = new List<AmbientReading>(messages.Capacity);
         var rejected = new List<RejectedPayload>();
-        var connections = new List<MqttConnectionStream>(1);
-        using var wake = new ManualResetEventSlim(false, spinCount: 0);
-        Action signal = wake.Set;
-        using var arrival = new ArrivalSignal();
-        var notifier = _subscriber as IArrivalNotifier;
-        if (notifier is not null)
-        {
-            notifier.ArrivalSignal = arrival;
-        }
-
-        Func<bool> ready = () => reader.TryPeek(out _) || reader.Completion.IsCompleted;
-        try
-        {
-            while (notifier is not null ? WaitToRead(reader, arrival, ready) : WaitToRead(reader, wake, signal))
-            {
-                if (!RunBatch())
-                {
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            if (notifier is not null)
-            {
-                notifier.ArrivalSignal = null;
-            }
-        }
-
-        // One batch: take what is waiting, store it, acknowledge it. False when shutdown gave up on an unreachable database.
-        bool RunBatch()
+        var gaps = new List<GapDetector.Gap>();
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
             messages.Clear();
             readings.Clear();
@@ -189,107 +194,50 @@ public sealed class IngestPipeline
                 Decode(message, readings, rejected);
             }
 
+            if (messages.Count == 0)
+            {
+                continue;
+            }
+
             Interlocked.Add(ref _received, messages.Count);
             var started = _timeProvider.GetTimestamp();
             BatchWriteResult? result = null;
-            Wait(RetryAsync(
-                ct =>
-                {
-                    if (writer is not null)
-                    {
-                        result = writer.WriteBatch(readings, rejected, ct);
-                        return Task.CompletedTask;
-                    }
-
-                    return WriteAsync(ct);
-                },
-                stoppingToken,
-                giveUp));
+            await RetryAsync(async ct => result = await _repository.WriteBatchAsync(readings, rejected, ct).ConfigureAwait(false), giveUp.Token).ConfigureAwait(false);
             if (result is null)
             {
                 // Gave up during shutdown with the database unreachable: left unacknowledged, redelivered at next start.
-                Log.ShutdownWithUnstored(_logger, messages.Count);
-                return false;
+                Log.ShutdownWithUnstored(_logger, messages.Count + (reader.CanCount ? reader.Count : 0));
+                return;
             }
 
-            Acknowledge(messages, connections);
+            var elapsed = _timeProvider.GetElapsedTime(started);
+
+            // In the order they were taken, which is the order they arrived: MQTT acknowledges in that order.
+            foreach (var message in messages)
+            {
+                await message.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
             Interlocked.Add(ref _inserted, result.Inserted);
             Interlocked.Add(ref _duplicates, result.Duplicates);
             Interlocked.Add(ref _rejected, result.Rejected);
-            AmbientMetrics.BatchCommitted(result, readings, messages.Count, _timeProvider.GetUtcNow());
-            BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), _timeProvider.GetElapsedTime(started), reader.TryPeek(out _)));
-            return true;
-
-            async Task WriteAsync(CancellationToken ct) => result = await _repository.WriteBatchAsync(readings, rejected, ct).ConfigureAwait(false);
+            _metrics.BatchCommitted(result, readings, messages.Count, _timeProvider.GetUtcNow());
+            FindGaps(readings, gaps);
+            SignalProgress();
+            BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), elapsed, reader.TryPeek(out _)));
         }
     }
 
-    /// <summary>
-    /// Acknowledges a committed batch. Messages from an MQTT connection's own stream are acknowledged together and their
-    /// PUBACKs sent in one write per connection, on this thread.
-    /// </summary>
-    private static void Acknowledge(List<ReceivedMessage> messages, List<MqttConnectionStream> connections)
+    private void SignalProgress()
     {
-        connections.Clear();
-        foreach (var message in messages)
+        TaskCompletionSource done;
+        lock (_progressGate)
         {
-            if (message is IBatchAcknowledgement batched)
-            {
-                if (batched.AcknowledgeDeferred() is { } connection && !connections.Contains(connection))
-                {
-                    connections.Add(connection);
-                }
-            }
-            else
-            {
-                Wait(message.AcknowledgeAsync(CancellationToken.None));
-            }
+            done = _progress;
+            _progress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        foreach (var connection in connections)
-        {
-            connection.SendPending();
-        }
-    }
-
-    /// <summary>Waits for messages without spinning, woken directly by the subscriber as it delivers.</summary>
-    private static bool WaitToRead(ChannelReader<ReceivedMessage> reader, ArrivalSignal arrival, Func<bool> ready)
-    {
-        while (!ready())
-        {
-            arrival.Wait(ready);
-        }
-
-        // Ready means a message or the end; after the end, what is still queued is taken first.
-        return reader.TryPeek(out _);
-    }
-
-    /// <summary>Waits for messages without spinning: the subscriber's channel sets <paramref name="wake"/> when one comes.</summary>
-    private static bool WaitToRead(ChannelReader<ReceivedMessage> reader, ManualResetEventSlim wake, Action signal)
-    {
-        var pending = reader.WaitToReadAsync(CancellationToken.None);
-        if (pending.IsCompleted)
-        {
-            return pending.Result;
-        }
-
-        wake.Reset();
-        var awaiter = pending.ConfigureAwait(false).GetAwaiter();
-        awaiter.UnsafeOnCompleted(signal);
-        wake.Wait();
-        return awaiter.GetResult();
-    }
-
-    private static void Wait(Task task) => task.GetAwaiter().GetResult();
-
-    private static void Wait(ValueTask task)
-    {
-        if (task.IsCompletedSuccessfully)
-        {
-            return;
-        }
-
-        task.AsTask().GetAwaiter().GetResult();
+        done.TrySetResult();
     }
 
     private void Decode(ReceivedMessage message, List<AmbientReading> readings, List<RejectedPayload> rejected)
@@ -302,43 +250,93 @@ public sealed class IngestPipeline
         }
         else if (AmbientPayload.TryDecode(payload, out var reading, out error))
         {
-            readings.Add(reading);
-            return;
+            if (message.Identifier is not { } node)
+            {
+                readings.Add(reading);
+                return;
+            }
+
+            error = AmbientPayload.CheckIdentifier(node) is { } problem
+                ? $"the topic's identifier level '{Shorten(node)}' cannot be a node's identifier: {problem.Replace("field 'identifier': ", string.Empty, StringComparison.Ordinal)}"
+                : null;
+            if (error is null)
+            {
+                if (reading.Identifier is { } claimed && !string.Equals(claimed, node, StringComparison.Ordinal)
+                    && _identifierConflicts.Count < 10_000 && _identifierConflicts.Add((message.Topic, claimed)))
+                {
+                    Log.IdentifierConflict(_logger, message.Topic, node, claimed);
+                }
+
+                readings.Add(reading with { Identifier = node });
+                return;
+            }
         }
 
         Log.PayloadRejected(_logger, message.Topic, error);
         rejected.Add(new RejectedPayload(message.ReceivedAt, message.Topic, message.Payload, error));
     }
 
-    private async Task RetryAsync(Func<CancellationToken, Task> action, CancellationToken stoppingToken, CancellationToken giveUp)
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
+
+    private void FindGaps(List<AmbientReading> readings, List<GapDetector.Gap> gaps)
+    {
+        gaps.Clear();
+        foreach (var reading in readings)
+        {
+            if (reading.Sequence is { } sequence && _gaps.Observe(reading.Identifier ?? string.Empty, sequence, gaps))
+            {
+                Log.Renumbered(_logger, NodeName(reading.Identifier), sequence);
+            }
+        }
+
+        _gaps.CollectOverdue(gaps);
+        foreach (var gap in gaps)
+        {
+            Interlocked.Add(ref _missing, gap.Count);
+            _metrics.ReadingsMissing(gap.Count);
+            Log.ReadingsMissing(_logger, gap.Count, NodeName(gap.Identifier), gap.After, gap.Before);
+        }
+    }
+
+    private static string NodeName(string? identifier) => string.IsNullOrEmpty(identifier) ? "(the node without identifier)" : identifier;
+
+    /// <summary>Runs <paramref name="action"/> until it succeeds, backing off while the database is unreachable.</summary>
+    /// <returns><see langword="false"/> when <paramref name="giveUp"/> fired first.</returns>
+    private async Task<bool> RetryAsync(Func<CancellationToken, Task> action, CancellationToken giveUp)
     {
         var delay = _options.RetryDelay;
         var failures = 0;
-        var outage = Stopwatch.StartNew();
+        long outageStart = 0;
         while (true)
         {
+            var attemptStart = _timeProvider.GetTimestamp();
             try
             {
-                await action(giveUp).ConfigureAwait(false);
-                if (failures > 0)
+                // Said while it lasts: a hung server otherwise stays silent until the driver's command timeout.
+                using (_timeProvider.CreateTimer(static state => ((IngestPipeline)state!).SlowWrite(), this, _options.SlowWriteWarning, Timeout.InfiniteTimeSpan))
                 {
-                    Log.StorageRecovered(_logger, failures, outage.Elapsed);
+                    await action(giveUp).ConfigureAwait(false);
                 }
 
-                return;
+                if (failures > 0)
+                {
+                    // From the start of the first attempt that failed, which may have waited long for its answer.
+                    Log.StorageRecovered(_logger, failures, _timeProvider.GetElapsedTime(outageStart).TotalSeconds);
+                }
+
+                return true;
             }
             catch (AmbientStorageException ex) when (ex.IsTransient)
             {
-                if (giveUp.IsCancellationRequested)
+                if (failures++ == 0)
                 {
-                    return;
+                    outageStart = attemptStart;
+                    Log.StorageUnavailable(_logger, ex.Message.TrimEnd('.'));
                 }
 
-                failures++;
-                if (failures == 1)
+                if (giveUp.IsCancellationRequested)
                 {
-                    outage.Restart();
-                    Log.StorageUnavailable(_logger, ex.Message);
+                    return false;
                 }
 
                 try
@@ -347,15 +345,17 @@ public sealed class IngestPipeline
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    return false;
                 }
 
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
             catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
             {
-                return;
+                return false;
             }
         }
     }
+
+    private void SlowWrite() => Log.StorageSlow(_logger, _options.SlowWriteWarning.TotalSeconds);
 }

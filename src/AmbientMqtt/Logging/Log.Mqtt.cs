@@ -23,22 +23,34 @@ internal static partial class Log
     public static partial void MqttSubscribeFailed(ILogger logger, string endpoint, string cause);
 
     [LoggerMessage(2010, LogLevel.Warning, "Publish queue full ({Capacity} messages): dropped the oldest; {Dropped} dropped so far")]
-    public static partial void PublishQueueFull(ILogger logger, int capacity, long dropped);
+    public static partial void PublishQueueFull(ILogger logger, long capacity, long dropped);
 
     [LoggerMessage(2011, LogLevel.Error, "MQTT broker {Endpoint} refused a message on '{Topic}': {Reason}; the message is dropped")]
     public static partial void PublishRefused(ILogger logger, string endpoint, string topic, string reason);
 
     [LoggerMessage(2012, LogLevel.Information, "Publishing to {Endpoint} again; {Pending} queued message(s) to send")]
-    public static partial void PublishResumed(ILogger logger, string endpoint, int pending);
+    public static partial void PublishResumed(ILogger logger, string endpoint, long pending);
 
-    [LoggerMessage(2020, LogLevel.Information, "Subscribed to '{Topic}' on {Endpoint} with QoS {Qos} as '{ClientId}'")]
-    public static partial void Subscribed(ILogger logger, string topic, string endpoint, int qos, string clientId);
+    [LoggerMessage(2020, LogLevel.Information, "Subscribed to '{Topic}' on {Endpoint} with QoS {Qos} as '{ClientId}' (session kept by the broker: {SessionPresent})")]
+    public static partial void Subscribed(ILogger logger, string topic, string endpoint, int qos, string clientId, bool sessionPresent);
 
     [LoggerMessage(2021, LogLevel.Information, "The broker had no session for '{ClientId}': messages published while it was away were not kept for it")]
     public static partial void NoSession(ILogger logger, string clientId);
 
-    [LoggerMessage(2022, LogLevel.Debug, "Could not acknowledge a message: the connection it came on is gone; the broker will deliver it again")]
-    public static partial void StaleAck(ILogger logger);
+    [LoggerMessage(2022, LogLevel.Debug, "Could not acknowledge a stored message: the connection it came on is gone, and the broker will deliver it again (a no-op insert); {Count} so far")]
+    public static partial void StaleAck(ILogger logger, long count);
+
+    [LoggerMessage(2023, LogLevel.Warning, "A message came on '{Topic}', which Mqtt:Topic '{Filter}' does not match: a subscription that an earlier run of '{ClientId}' made, kept by the broker in the session. It is acknowledged and not stored; the subscription is ended when it was that topic itself (otherwise start once with a new Mqtt:ClientId, or wait for the session to expire)")]
+    public static partial void ForeignTopic(ILogger logger, string topic, string filter, string clientId);
+
+    [LoggerMessage(2024, LogLevel.Warning, "Holding {Held} bytes of messages not yet stored (Mqtt:MaxUnacknowledgedBytes {Limit}) and none stored for {Seconds:0} s: disconnected from {Endpoint}, keeping the session (the broker keeps the rest), until what is held is stored")]
+    public static partial void SubscriberPaused(ILogger logger, long held, long limit, double seconds, string endpoint);
+
+    [LoggerMessage(2025, LogLevel.Information, "Stored what was held (now {Held} bytes): connecting to {Endpoint} again")]
+    public static partial void SubscriberResumed(ILogger logger, long held, string endpoint);
+
+    [LoggerMessage(2026, LogLevel.Information, "Node '{Identifier}' is {Availability}")]
+    public static partial void NodeAvailability(ILogger logger, string identifier, string availability);
 
     [LoggerMessage(2030, LogLevel.Information, "Embedded MQTT broker listening on {Endpoint} (loopback only, persistent sessions, up to {MaxPending} messages held per subscriber)")]
     public static partial void EmbeddedBrokerStarted(ILogger logger, string endpoint, int maxPending);

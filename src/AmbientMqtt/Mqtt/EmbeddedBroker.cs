@@ -17,7 +17,7 @@ namespace AmbientMqtt.Mqtt;
 /// <para>Sessions and queued messages live in memory: what the broker holds when the program stops is gone. Stop the
 /// publishers first and let the subscriber catch up before disposing the broker.</para>
 /// <para>Differences from mosquitto that matter here: MQTTnet.Server refuses shared subscriptions
-/// (<c>$share/…</c>, so <see cref="MqttOptions.Connections"/> must stay 1), and it ignores the subscriber's Receive
+/// (<c>$share/…</c>, so <see cref="MqttSubscriberOptions.Connections"/> must stay 1), and it ignores the subscriber's Receive
 /// Maximum: a connected subscriber is sent every message at once, and MQTTnet's client keeps what its reader has not
 /// taken in memory, so the subscriber's memory, not the broker's limit, grows when its database is slow.</para>
 /// </remarks>
@@ -37,14 +37,12 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     public EmbeddedBroker(EmbeddedBrokerOptions? options = null, ILogger<EmbeddedBroker>? logger = null)
     {
         _options = options ?? new EmbeddedBrokerOptions();
-        var problems = _options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", problems), nameof(options));
-        }
+        OptionsCheck.ThrowIfInvalid(EmbeddedBrokerOptionsValidator.Instance, _options);
 
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        Port = _options.Port;
+
+        // Port 0 is settled now, not at start: the clients of the same program are configured before it starts.
+        Port = _options.Port == 0 ? FreePort() : _options.Port;
     }
 
     /// <summary>Gets the address the broker listens on: always the IPv4 loopback.</summary>
@@ -83,7 +81,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
             // Unset, MQTTnet also listens on IPv6Any, which would open the broker to the network.
             .WithDefaultEndpointBoundIPV6Address(IPAddress.None)
-            .WithDefaultEndpointPort(_options.Port)
+            .WithDefaultEndpointPort(Port)
             .WithPersistentSessions()
 
             // MQTTnet keeps 1000 messages per subscriber by default and then drops the oldest: a subscriber away for
@@ -93,6 +91,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(serverOptions);
         server.QueuedApplicationMessageOverwrittenAsync += OnDroppedAsync;
+        server.ValidatingConnectionAsync += AssignClientId;
         try
         {
             await server.StartAsync().ConfigureAwait(false);
@@ -100,11 +99,9 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         catch (SocketException ex)
         {
             server.Dispose();
-            throw new EmbeddedBrokerException(Describe(_options.Port, ex), ex);
+            throw new EmbeddedBrokerException(Describe(Port, ex), ex);
         }
 
-        // MQTTnet writes the port the system picked back into the options.
-        Port = serverOptions.DefaultEndpointOptions.Port;
         _server = server;
         Log.EmbeddedBrokerStarted(_logger, Endpoint, _options.MaxPendingMessagesPerClient);
     }
@@ -137,6 +134,25 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         }
 
         Log.EmbeddedBrokerStopped(_logger, Endpoint);
+    }
+
+    /// <summary>Gives a client that sent no client id one of its own, as mosquitto does: the tutorial's
+    /// <c>mosquitto_sub</c> and <c>mosquitto_pub</c> send none unless given <c>-i</c>.</summary>
+    private static Task AssignClientId(ValidatingConnectionEventArgs e)
+    {
+        if (string.IsNullOrEmpty(e.ClientId))
+        {
+            e.AssignedClientIdentifier = "auto-" + Guid.NewGuid().ToString("N");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string Describe(int port, SocketException ex) => ex.SocketErrorCode switch

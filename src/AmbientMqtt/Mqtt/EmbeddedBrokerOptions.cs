@@ -17,23 +17,4 @@ public sealed class EmbeddedBrokerOptions
     /// </summary>
     /// <value>The default value is <c>100000</c>: more than five days of readings at one every five seconds.</value>
     public int MaxPendingMessagesPerClient { get; set; } = 100_000;
-
-    /// <summary>Checks the settings; each problem names its configuration key.</summary>
-    /// <param name="section">The configuration section the options were bound from, used in the messages.</param>
-    /// <returns>The problems found; empty when the settings are usable.</returns>
-    public IReadOnlyList<string> Validate(string section = "Mqtt")
-    {
-        var errors = new List<string>();
-        if (Port is < 0 or > 65535)
-        {
-            errors.Add($"{section}:Port: must be between 0 (a free port) and 65535 (got {Port})");
-        }
-
-        if (MaxPendingMessagesPerClient < 1)
-        {
-            errors.Add($"{section}:MaxPendingMessagesPerClient: must be at least 1 (got {MaxPendingMessagesPerClient})");
-        }
-
-        return errors;
-    }
 }

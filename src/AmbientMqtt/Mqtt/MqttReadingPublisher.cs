@@ -1,4 +1,5 @@
-using System.Threading.Channels;
+using System.Diagnostics.Metrics;
+using System.Text;
 using AmbientMqtt.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,51 +10,81 @@ using MQTTnet.Protocol;
 namespace AmbientMqtt.Mqtt;
 
 /// <summary>
-/// Publishes readings as JSON (<see cref="AmbientPayload"/>) to <see cref="MqttOptions.Topic"/> over MQTT 5, QoS 1 by
-/// default. It connects and reconnects by itself; readings taken while the broker is unreachable wait in a bounded queue
-/// and are sent after the reconnect, oldest first.
+/// Publishes readings as JSON (<see cref="AmbientPayload"/>) to <see cref="MqttConnectionOptions.Topic"/> over MQTT 5,
+/// QoS 1 by default. It connects and reconnects by itself; readings taken while the broker is unreachable wait in a
+/// bounded queue (in memory, or in a spool on disk that survives a restart) and are sent after the reconnect, oldest
+/// first. Each publisher announces its node's availability, ESPHome style.
 /// </summary>
 /// <remarks>
-/// When the queue is full the oldest message is dropped and counted in the log (see <see cref="Dropped"/>): a sensor
-/// that keeps measuring through a long outage keeps the newest readings. A message whose publish was interrupted by a
-/// lost connection is sent again after the reconnect; at QoS 1 the subscriber's idempotent insert absorbs the copy.
+/// <para>When the queue is full the oldest message is dropped and counted in the log (see <see cref="Dropped"/>): a
+/// sensor that keeps measuring through a long outage keeps the newest readings. A message whose publish was interrupted
+/// by a lost connection is sent again after the reconnect; at QoS 1 the subscriber's idempotent insert absorbs the
+/// copy.</para>
+/// <para>Availability: the MQTT will on <see cref="MqttConnectionOptions.AvailabilityTopic"/> says
+/// <see cref="MqttConnectionOptions.AvailabilityOffline"/>, retained, so the broker announces a publisher that died
+/// (within 1.5 times the keep-alive); once connected it publishes <see cref="MqttConnectionOptions.AvailabilityOnline"/>,
+/// retained, and on a clean stop (<see cref="DisposeAsync"/>) the offline payload.</para>
 /// </remarks>
 public sealed class MqttReadingPublisher : IReadingPublisher
 {
     private readonly MqttSettings _settings;
+    private readonly MqttPublisherOptions _options;
     private readonly ILogger _logger;
     private readonly ReconnectingMqttClient _connection;
-    private readonly Channel<byte[]> _queue;
+    private readonly IOutbox _outbox;
     private readonly TimeProvider _timeProvider;
+    private readonly AmbientMetrics _metrics;
+    private readonly string? _availabilityTopic;
+    private readonly List<Func<IMqttClient, CancellationToken, Task>> _onConnected = [];
     private Task? _sender;
-    private long _outstanding;
-    private long _dropped;
     private long _published;
-    private long _lastDropLog = long.MinValue;
     private bool _disposed;
 
     /// <summary>Initializes a new publisher; call <see cref="StartAsync"/> to connect.</summary>
     /// <param name="options">Where the broker is, the topic, credentials and queue size.</param>
     /// <param name="logger">Where connection changes and dropped messages are logged.</param>
     /// <param name="timeProvider">The clock for reconnection delays; <see cref="TimeProvider.System"/> when omitted.</param>
+    /// <param name="meterFactory">Where the meter comes from; the process-wide meter when omitted.</param>
     /// <exception cref="ArgumentException">An option is invalid; the message names the key.</exception>
-    public MqttReadingPublisher(MqttOptions options, ILogger<MqttReadingPublisher>? logger = null, TimeProvider? timeProvider = null)
+    public MqttReadingPublisher(
+        MqttPublisherOptions options,
+        ILogger<MqttReadingPublisher>? logger = null,
+        TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
+        : this(options, outbox: null, logger, timeProvider, meterFactory)
     {
-        _settings = MqttSettings.Create(options, MqttSettings.ProgramName());
+    }
+
+    internal MqttReadingPublisher(
+        MqttPublisherOptions options,
+        IOutbox? outbox,
+        ILogger<MqttReadingPublisher>? logger,
+        TimeProvider? timeProvider,
+        IMeterFactory? meterFactory)
+    {
+        OptionsCheck.ThrowIfInvalid<MqttPublisherOptions>(MqttOptionsValidator.Instance, options);
+        _options = options;
+        _settings = MqttSettings.Create(options);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _queue = Channel.CreateBounded<byte[]>(
-            new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            OnDropped);
-        _connection = new ReconnectingMqttClient(
-            _settings,
-            _settings.ClientId,
-            cleanStart: true,
-            sessionExpirySeconds: 0,
-            receiveMaximum: null,
-            onConnected: null,
-            _logger,
-            _timeProvider);
+        _metrics = AmbientMetrics.For(meterFactory);
+        Topic = MqttTopics.Resolve(options.Topic, options.Identifier);
+        _availabilityTopic = MqttTopics.AvailabilityTemplate(options) is { } availability ? MqttTopics.Resolve(availability, options.Identifier) : null;
+        _outbox = outbox ?? new MemoryOutbox(options.QueueCapacity);
+        _outbox.Dropped += OnDropped;
+
+        var clientOptions = _settings.BuildClientOptions(_settings.ClientId, cleanStart: true, sessionExpirySeconds: 0, b =>
+        {
+            if (_availabilityTopic is not null)
+            {
+                // The broker says it for us when we vanish without a DISCONNECT (a crash, a power cut, a lost network).
+                b.WithWillTopic(_availabilityTopic)
+                    .WithWillPayload(Encoding.UTF8.GetBytes(options.AvailabilityOffline))
+                    .WithWillRetain()
+                    .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            }
+        });
+        _connection = new ReconnectingMqttClient(_settings, clientOptions, OnConnectedAsync, _logger, _timeProvider, _metrics);
         _connection.Connected += (sender, e) => Connected?.Invoke(this, e);
     }
 
@@ -66,17 +97,23 @@ public sealed class MqttReadingPublisher : IReadingPublisher
     /// <summary>Gets the broker as <c>host:port</c>.</summary>
     public string Endpoint => _settings.Endpoint;
 
-    /// <summary>Gets the topic messages are published to.</summary>
-    public string Topic => _settings.Options.Topic;
+    /// <summary>Gets the broker's host, as configured.</summary>
+    public string Host => _settings.Options.Host;
+
+    /// <summary>Gets the topic messages are published to (the template with the node's identifier in place).</summary>
+    public string Topic { get; }
+
+    /// <summary>Gets the node's availability topic, or <see langword="null"/> when availability is off.</summary>
+    public string? AvailabilityTopic => _availabilityTopic;
 
     /// <summary>Gets a value indicating whether the client is connected right now.</summary>
     public bool IsConnected => _connection.IsConnected;
 
     /// <summary>Gets the number of messages queued or in flight.</summary>
-    public long Pending => Interlocked.Read(ref _outstanding);
+    public long Pending => _outbox.Count;
 
     /// <summary>Gets the number of messages dropped because the queue was full.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
+    public long Dropped => _outbox.DroppedCount;
 
     /// <summary>Gets the number of messages the broker has accepted.</summary>
     public long Published => Interlocked.Read(ref _published);
@@ -96,12 +133,22 @@ public sealed class MqttReadingPublisher : IReadingPublisher
     }
 
     /// <inheritdoc />
-    public ValueTask PublishAsync(AmbientReading reading, CancellationToken cancellationToken = default)
-        => PublishAsync(AmbientPayload.Encode(reading), cancellationToken);
+    public ValueTask<AmbientReading> PublishAsync(AmbientReading reading, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (reading.Identifier is null && _options.Identifier is not null)
+        {
+            reading = reading with { Identifier = _options.Identifier };
+        }
+
+        // Numbered where the number survives a restart (the spool), so the subscriber can tell a lost reading from a restart.
+        var queued = _outbox.Add(sequence => AmbientPayload.Encode(sequence is null ? reading : reading with { Sequence = sequence }), out var sequence);
+        return ValueTask.FromResult(sequence is null ? reading : reading with { Sequence = sequence });
+    }
 
     /// <summary>
-    /// Queues a raw payload (any bytes, as the tutorial's keyboard publisher sends typed lines) for
-    /// <see cref="Topic"/>.
+    /// Queues a raw payload (any bytes, as the tutorial's keyboard publisher sends typed lines) for <see cref="Topic"/>.
     /// </summary>
     /// <param name="payload">The payload; the publisher keeps a reference, so do not change it afterwards.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -111,15 +158,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         ArgumentNullException.ThrowIfNull(payload);
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        Interlocked.Increment(ref _outstanding);
-
-        // DropOldest never refuses a write; a drop is counted in OnDropped.
-        if (!_queue.Writer.TryWrite(payload))
-        {
-            Interlocked.Decrement(ref _outstanding);
-            throw new ObjectDisposedException(nameof(MqttReadingPublisher));
-        }
-
+        _outbox.Add(_ => payload, out _);
         return ValueTask.CompletedTask;
     }
 
@@ -140,7 +179,8 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         return true;
     }
 
-    /// <summary>Stops sending and disconnects. Call <see cref="FlushAsync"/> first to wait for queued messages.</summary>
+    /// <summary>Stops sending, says <see cref="MqttConnectionOptions.AvailabilityOffline"/> on the availability topic and
+    /// disconnects. Call <see cref="FlushAsync"/> first to wait for queued messages.</summary>
     /// <returns>A task that completes when the connection is closed.</returns>
     public async ValueTask DisposeAsync()
     {
@@ -150,19 +190,55 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         }
 
         _disposed = true;
-        _queue.Writer.TryComplete();
+        _outbox.Complete();
+        if (_availabilityTopic is not null && _connection.IsConnected)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await _connection.Client.PublishAsync(Availability(_options.AvailabilityOffline), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is MqttCommunicationException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Gone anyway: the will says it instead.
+            }
+        }
+
         var sender = _sender;
         await _connection.DisposeAsync().ConfigureAwait(false);
         if (sender is not null)
         {
             await sender.ConfigureAwait(false);
         }
+
+        _outbox.Dispose();
+    }
+
+    /// <summary>Adds work to do on every connection, after the availability announcement (Home Assistant discovery).</summary>
+    internal void OnEveryConnection(Func<IMqttClient, CancellationToken, Task> action) => _onConnected.Add(action);
+
+    private MqttApplicationMessage Availability(string payload) => new MqttApplicationMessageBuilder()
+        .WithTopic(_availabilityTopic)
+        .WithPayload(payload)
+        .WithRetainFlag()
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .Build();
+
+    private async Task OnConnectedAsync(MqttClientConnectResult result, CancellationToken cancellationToken)
+    {
+        if (_availabilityTopic is not null)
+        {
+            await _connection.Client.PublishAsync(Availability(_options.AvailabilityOnline), cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var action in _onConnected)
+        {
+            await action(_connection.Client, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task SendLoopAsync(CancellationToken stop)
     {
-        var reader = _queue.Reader;
-        byte[]? current = null;
         var interrupted = false;
         try
         {
@@ -176,9 +252,9 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                     continue;
                 }
 
-                if (current is null && !reader.TryRead(out current))
+                if (!_outbox.TryPeek(out var current))
                 {
-                    if (!await reader.WaitToReadAsync(stop).ConfigureAwait(false))
+                    if (!await _outbox.WaitAsync(stop).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -189,11 +265,11 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                 if (interrupted)
                 {
                     interrupted = false;
-                    Log.PublishResumed(_logger, _settings.Endpoint, (int)Pending);
+                    Log.PublishResumed(_logger, _settings.Endpoint, _outbox.Count);
                 }
 
                 var message = new MqttApplicationMessageBuilder()
-                    .WithTopic(_settings.Options.Topic)
+                    .WithTopic(Topic)
                     .WithPayload(current)
                     .WithQualityOfServiceLevel(_settings.Qos)
                     .Build();
@@ -202,29 +278,26 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                     var result = await _connection.Client.PublishAsync(message, stop).ConfigureAwait(false);
                     if (!result.IsSuccess)
                     {
-                        if (IsPermanent(result.ReasonCode))
-                        {
-                            Log.PublishRefused(_logger, _settings.Endpoint, _settings.Options.Topic, result.ReasonCode.ToString());
-                        }
-                        else
+                        if (!IsPermanent(result.ReasonCode))
                         {
                             // The broker could not take it now (quota, busy): try the same message again shortly.
                             await Task.Delay(TimeSpan.FromMilliseconds(200), _timeProvider, stop).ConfigureAwait(false);
                             continue;
                         }
+
+                        Log.PublishRefused(_logger, _settings.Endpoint, Topic, result.ReasonCode.ToString());
                     }
                     else
                     {
                         Interlocked.Increment(ref _published);
-                        AmbientMetrics.MessagePublished();
+                        _metrics.MessagePublished();
                     }
 
-                    current = null;
-                    Interlocked.Decrement(ref _outstanding);
+                    _outbox.Remove();
                 }
                 catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException && !stop.IsCancellationRequested)
                 {
-                    // Keep `current`: it goes out first after the reconnect.
+                    // It stays first in the queue: it goes out first after the reconnect.
                     interrupted = true;
                     _connection.NotifyBroken();
                     await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, stop).ConfigureAwait(false);
@@ -240,17 +313,12 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         }
     }
 
-    private void OnDropped(byte[] payload)
+    private void OnDropped(long dropped)
     {
-        Interlocked.Decrement(ref _outstanding);
-        var dropped = Interlocked.Increment(ref _dropped);
-        AmbientMetrics.MessageDropped();
-        var now = _timeProvider.GetTimestamp();
-        var last = Interlocked.Read(ref _lastDropLog);
-        if (dropped == 1 || now - last >= 5 * _timeProvider.TimestampFrequency)
+        _metrics.MessageDropped();
+        if (dropped == 1 || dropped % 1000 == 0)
         {
-            Interlocked.Exchange(ref _lastDropLog, now);
-            Log.PublishQueueFull(_logger, _settings.Options.QueueCapacity, dropped);
+            Log.PublishQueueFull(_logger, _outbox.Capacity, dropped);
         }
     }
 

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
 using System.Threading.Channels;
-using AmbientMqtt.Ingest;
 using AmbientMqtt.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,30 +14,55 @@ using NodaTime;
 namespace AmbientMqtt.Mqtt;
 
 /// <summary>
-/// Subscribes to <see cref="MqttOptions.Topic"/> over MQTT 5 with a persistent session and manual acknowledgement, so
-/// a message stays with the broker until it is stored.
+/// Subscribes to <see cref="MqttConnectionOptions.Topic"/> over MQTT 5 with a persistent session and manual
+/// acknowledgement, so a message stays with the broker until it is stored. MQTTnet reads and writes every MQTT packet.
 /// </summary>
 /// <remarks>
-/// <para>Each connection connects with clean start off and a long session expiry under a fixed client id, subscribes
-/// at QoS 1 when the broker has no session for it, and sets MQTT 5 Receive Maximum so that at most
-/// <see cref="MqttOptions.ReceiveMaximum"/> messages per connection are unacknowledged: since nothing is acknowledged
-/// before it is stored, that keeps memory bounded however far behind the database is, and holds the broker back.</para>
-/// <para>Each connection reads on a thread of its own and decodes QoS 0 and 1 PUBLISH packets itself, straight from its
-/// read buffer, and writes their PUBACKs; MQTTnet keeps the connection, the subscription, keep-alive and QoS 2.</para>
-/// <para>With <see cref="MqttOptions.Connections"/> above 1 it opens that many connections (client ids
-/// <c>&lt;ClientId&gt;-1</c>, …) on the shared subscription <c>$share/&lt;ClientId&gt;/&lt;Topic&gt;</c>.</para>
+/// <para>Each connection connects with clean start off and a long session expiry under a fixed client id, and
+/// subscribes on every connection (a broker that kept the session keeps the subscription too, and subscribing again is
+/// harmless, while a changed <see cref="MqttConnectionOptions.Topic"/> must take effect). A message is acknowledged
+/// through MQTTnet (<see cref="ReceivedMessage.AcknowledgeAsync"/>) once it is stored, in the order it arrived.</para>
+/// <para>Memory is bounded in bytes, whatever the broker does. MQTT 5 Receive Maximum
+/// (<see cref="MqttSubscriberOptions.ReceiveMaximum"/>) lets a broker send that many messages per connection before
+/// the subscriber acknowledges, and Maximum Packet Size (<see cref="MqttSubscriberOptions.MaxPacketSize"/>) bounds each
+/// one; but mosquitto 2.0.11 (Debian 12, Raspberry Pi OS Bookworm) stops honouring Receive Maximum once
+/// acknowledgements flow, and sends a backlog as fast as TCP takes it. So the bytes of messages not yet acknowledged
+/// are counted, and past <see cref="MqttSubscriberOptions.MaxUnacknowledgedBytes"/> each connection's socket is not read
+/// until they are stored down to half (<see cref="ReceiveGate"/>, under MQTTnet and its TLS, touching no byte): TCP
+/// then holds the broker back, and a backlog drains at the database's pace without a reconnect. Should the gate stay
+/// closed for half the keep-alive (the database is not taking anything: an outage), the connections disconnect
+/// normally, keeping their sessions, rather than let the unread ping answer time the connection out; they connect
+/// again once what is held has been stored. One disconnect per outage, and the broker keeps the rest.</para>
+/// <para>With <see cref="MqttSubscriberOptions.SharedGroup"/> or more than one of
+/// <see cref="MqttSubscriberOptions.Connections"/> it subscribes to the shared subscription
+/// <c>$share/&lt;group&gt;/&lt;filter&gt;</c>. It also follows each node's availability topic (retained
+/// <c>online</c>/<c>offline</c>), see <see cref="Availability"/>.</para>
 /// </remarks>
-public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IArrivalNotifier
+public sealed class MqttReadingSubscriber : IReadingSubscriber
 {
+    // What a message held costs beyond its payload and topic: MQTTnet's packet, message and event objects, ours.
+    private const int MessageOverhead = 512;
+
     private readonly MqttSettings _settings;
+    private readonly MqttSubscriberOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly AmbientMetrics _metrics;
     private readonly Channel<ReceivedMessage> _messages;
     private readonly ReconnectingMqttClient[] _connections;
-    private readonly string _filter;
-    private volatile bool _stopping;
-    private ArrivalSignal? _arrival;
+    private readonly string _topicFilter;
+    private readonly int _identifierLevel;
+    private readonly string? _availabilityFilter;
+    private readonly int _availabilityIdentifierLevel;
+    private readonly Dictionary<string, bool> _availability = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _foreignTopics = new(StringComparer.Ordinal);
+    private readonly ReceiveGate _gate;
+    private readonly TimeSpan _stallAfter;
+    private readonly ITimer _stallWatch;
     private long _received;
+    private long _staleAcknowledgements;
+    private int _paused;
+    private volatile bool _stopping;
     private bool _started;
     private bool _disposed;
 
@@ -43,40 +70,60 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
     /// <param name="options">Where the broker is, the topic, the client id and flow-control settings.</param>
     /// <param name="logger">Where connection changes are logged.</param>
     /// <param name="timeProvider">The clock for reception times and reconnection delays.</param>
+    /// <param name="meterFactory">Where the meter comes from; the process-wide meter when omitted.</param>
     /// <exception cref="ArgumentException">An option is invalid; the message names the key.</exception>
-    public MqttReadingSubscriber(MqttOptions options, ILogger<MqttReadingSubscriber>? logger = null, TimeProvider? timeProvider = null)
+    public MqttReadingSubscriber(
+        MqttSubscriberOptions options,
+        ILogger<MqttReadingSubscriber>? logger = null,
+        TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
     {
-        _settings = MqttSettings.Create(options, MqttSettings.ProgramName());
+        OptionsCheck.ThrowIfInvalid<MqttSubscriberOptions>(MqttOptionsValidator.Instance, options);
+        _options = options;
+        _settings = MqttSettings.Create(options);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        var shared = options.Connections > 1;
-        _filter = shared ? $"$share/{SanitizeGroup(_settings.ClientId)}/{options.Topic}" : options.Topic;
+        _metrics = AmbientMetrics.For(meterFactory);
+        _topicFilter = MqttTopics.Filter(options.Topic);
+        _identifierLevel = MqttTopics.IdentifierLevel(options.Topic);
+        if (MqttTopics.AvailabilityTemplate(options) is { } availability)
+        {
+            _availabilityFilter = MqttTopics.Filter(availability);
+            _availabilityIdentifierLevel = MqttTopics.IdentifierLevel(availability);
+        }
 
-        // No bound of its own: the broker may not send more than ReceiveMaximum unacknowledged messages per connection,
-        // and nothing is acknowledged before it is stored, so that is what bounds the messages in hand. An unbounded
-        // single-reader channel takes and gives without a lock, which matters at thousands of messages a second.
+        var group = options.SharedGroup ?? (options.Connections > 1 ? SanitizeGroup(_settings.ClientId) : null);
+        TopicFilter = group is null ? _topicFilter : $"$share/{group}/{_topicFilter}";
+        _gate = new ReceiveGate(options.MaxUnacknowledgedBytes, options.MaxUnacknowledgedBytes / 2, _timeProvider);
+        _stallAfter = options.KeepAlive > TimeSpan.Zero ? options.KeepAlive / 2 : TimeSpan.FromSeconds(15);
+        _stallWatch = _timeProvider.CreateTimer(static s => ((MqttReadingSubscriber)s!).CheckStall(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+        // Unbounded: what bounds the messages in hand is what the broker may send (Receive Maximum) and the pause past
+        // MaxUnacknowledgedBytes. A single-reader channel takes and gives without a lock.
         _messages = Channel.CreateUnbounded<ReceivedMessage>(new UnboundedChannelOptions { SingleReader = true });
 
         var sessionExpiry = (uint)options.SessionExpiry.TotalSeconds;
         _connections = new ReconnectingMqttClient[options.Connections];
         for (var i = 0; i < _connections.Length; i++)
         {
-            var clientId = shared ? $"{_settings.ClientId}-{i + 1}" : _settings.ClientId;
+            var clientId = options.Connections > 1 ? $"{_settings.ClientId}-{i + 1}" : _settings.ClientId;
+            var clientOptions = _settings.BuildClientOptions(clientId, cleanStart: false, sessionExpiry, b => b
+                .WithReceiveMaximum((ushort)options.ReceiveMaximum)
+                .WithMaximumPacketSize((uint)options.MaxPacketSize)
+                .WithStreamProvider(new GatedStreamProvider(_gate, options.SocketBufferSize)));
+            var first = i == 0;
             ReconnectingMqttClient? connection = null;
             connection = new ReconnectingMqttClient(
                 _settings,
-                clientId,
-                cleanStart: false,
-                sessionExpiry,
-                (ushort)options.ReceiveMaximum,
-                (result, ct) => OnConnectedAsync(connection!, result, ct),
+                clientOptions,
+                (result, ct) => OnConnectedAsync(connection!, result, first, ct),
                 _logger,
                 _timeProvider,
-                new ReceiveGate(options.ReceiveMaximum),
-                this);
+                _metrics);
             var c = connection;
             connection.Client.ApplicationMessageReceivedAsync += e => OnMessageAsync(c, e);
-            connection.Connected += (sender, e) => Connected?.Invoke(this, e);
+            connection.Connected += (_, e) => Connected?.Invoke(this, e);
+            connection.SubscriptionRefused += (_, e) => _messages.Writer.TryComplete(e);
             _connections[i] = connection;
         }
     }
@@ -84,20 +131,20 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
     /// <summary>Raised each time a connection to the broker is made, the first one and every reconnection.</summary>
     public event EventHandler<MqttConnectedEventArgs>? Connected;
 
-    /// <inheritdoc />
-    public ChannelReader<ReceivedMessage> Messages => _messages.Reader;
+    /// <summary>Raised when a node's availability topic changes (<c>online</c>/<c>offline</c>, retained by the broker,
+    /// so also once per node on each subscription).</summary>
+    public event EventHandler<NodeAvailabilityEventArgs>? AvailabilityChanged;
 
     /// <inheritdoc />
-    ArrivalSignal? IArrivalNotifier.ArrivalSignal
-    {
-        set => Volatile.Write(ref _arrival, value);
-    }
+    /// <remarks>Completes with an <see cref="MqttSubscriptionRefusedException"/> when the broker refuses the subscription
+    /// on a reconnection.</remarks>
+    public ChannelReader<ReceivedMessage> Messages => _messages.Reader;
 
     /// <summary>Gets the broker as <c>host:port</c>.</summary>
     public string Endpoint => _settings.Endpoint;
 
-    /// <summary>Gets the topic filter subscribed to.</summary>
-    public string TopicFilter => _filter;
+    /// <summary>Gets the topic filter subscribed to (<c>$share/…</c> when shared).</summary>
+    public string TopicFilter { get; }
 
     /// <summary>Gets the client id (the name of the persistent session).</summary>
     public string ClientId => _settings.ClientId;
@@ -105,11 +152,29 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
     /// <summary>Gets the number of messages received so far (redeliveries included).</summary>
     public long Received => Interlocked.Read(ref _received);
 
+    /// <summary>Gets the bytes of messages received and not yet acknowledged (see
+    /// <see cref="MqttSubscriberOptions.MaxUnacknowledgedBytes"/>).</summary>
+    public long UnacknowledgedBytes => _gate.Held;
+
     /// <summary>Gets a value indicating whether every connection is up.</summary>
     public bool IsConnected => _connections.All(c => c.IsConnected);
 
+    /// <summary>Gets the last availability each node announced: <see langword="true"/> online, <see langword="false"/>
+    /// offline. A node whose availability topic names no identifier is listed under the empty string.</summary>
+    public IReadOnlyDictionary<string, bool> Availability
+    {
+        get
+        {
+            lock (_availability)
+            {
+                return new Dictionary<string, bool>(_availability, StringComparer.Ordinal);
+            }
+        }
+    }
+
     /// <inheritdoc />
     /// <exception cref="MqttConnectionException">The broker refused the credentials or the client id.</exception>
+    /// <exception cref="MqttSubscriptionRefusedException">The broker refused the subscription.</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -119,6 +184,7 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
         }
 
         _started = true;
+        _stallWatch.Change(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         foreach (var connection in _connections)
         {
             await connection.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -130,7 +196,6 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
     {
         _stopping = true;
         _messages.Writer.TryComplete();
-        Volatile.Read(ref _arrival)?.Notify();
         return Task.CompletedTask;
     }
 
@@ -144,111 +209,11 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
         }
 
         _disposed = true;
+        await _stallWatch.DisposeAsync().ConfigureAwait(false);
         await StopReceivingAsync().ConfigureAwait(false);
         foreach (var connection in _connections)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private async Task OnConnectedAsync(ReconnectingMqttClient connection, MqttClientConnectResult result, CancellationToken cancellationToken)
-    {
-        if (result.IsSessionPresent)
-        {
-            // The broker kept our subscription and will resend what we had not acknowledged.
-            return;
-        }
-
-        if (connection.Generation > 1)
-        {
-            Log.NoSession(_logger, connection.ClientId);
-        }
-
-        var subscribe = new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter(_filter, _settings.Qos)
-            .Build();
-        var subscribed = await connection.Client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
-        foreach (var item in subscribed.Items)
-        {
-            var granted = (int)item.ResultCode;
-            if (granted > 2)
-            {
-                throw new InvalidOperationException($"the broker refused the subscription to '{_filter}': {item.ResultCode}");
-            }
-
-            if (granted < (int)_settings.Qos)
-            {
-                throw new InvalidOperationException($"the broker granted QoS {granted} on '{_filter}' where {(int)_settings.Qos} was asked; messages could be lost");
-            }
-        }
-
-        Log.Subscribed(_logger, _filter, _settings.Endpoint, (int)_settings.Qos, connection.ClientId);
-    }
-
-    /// <summary>
-    /// The usual path: a QoS 0 or 1 message decoded by the connection's stream, handed over without going through
-    /// MQTTnet's per-message machinery. Called on the connection's read path, in arrival order.
-    /// </summary>
-    void IPublishSink.OnPublish(MqttConnectionStream stream, string topic, ReadOnlyMemory<byte> payload, ushort packetId)
-    {
-        if (_stopping)
-        {
-            // Not ours to take any more: left unacknowledged, it is delivered again on the next session.
-            return;
-        }
-
-        Interlocked.Increment(ref _received);
-        AmbientMetrics.MessageReceived();
-        var message = new StreamReceivedMessage(topic, payload, Instant.FromDateTimeOffset(_timeProvider.GetUtcNow()), stream, packetId, _logger);
-
-        // Unbounded: never waits. It fails only once the subscriber is stopping, and then the message stays unacknowledged.
-        if (_messages.Writer.TryWrite(message))
-        {
-            Volatile.Read(ref _arrival)?.Notify();
-        }
-    }
-
-    /// <summary>
-    /// MQTTnet's path, for what the stream leaves to it: QoS 2, and a message too large for the stream's buffer.
-    /// </summary>
-    private async Task OnMessageAsync(ReconnectingMqttClient connection, MqttApplicationMessageReceivedEventArgs e)
-    {
-        e.AutoAcknowledge = false;
-        if (_stopping)
-        {
-            // Not ours to take any more: left unacknowledged, it is delivered again on the next session.
-            return;
-        }
-
-        Interlocked.Increment(ref _received);
-        AmbientMetrics.MessageReceived();
-        var sequence = e.ApplicationMessage.Payload;
-
-        // MQTTnet gives every packet a fresh array, so a single-segment payload can be kept without copying.
-        var payload = sequence.IsSingleSegment ? sequence.First : sequence.ToArray();
-        var gate = connection.ReceiveGate!;
-        var message = new MqttReceivedMessage(
-            e.ApplicationMessage.Topic,
-            payload,
-            Instant.FromDateTimeOffset(_timeProvider.GetUtcNow()),
-            connection,
-            connection.Generation,
-            e,
-            gate,
-            gate.Epoch,
-            _logger);
-        try
-        {
-            if (!_messages.Writer.TryWrite(message))
-            {
-                await _messages.Writer.WriteAsync(message, connection.Stopping).ConfigureAwait(false);
-            }
-
-            Volatile.Read(ref _arrival)?.Notify();
-        }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
-        {
-            // Stopping: the message stays unacknowledged and comes back on the next session.
         }
     }
 
@@ -266,69 +231,257 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
         return new string(chars);
     }
 
-    private sealed class StreamReceivedMessage(
-        string topic,
-        ReadOnlyMemory<byte> payload,
-        Instant receivedAt,
-        MqttConnectionStream stream,
-        ushort packetId,
-        ILogger logger)
-        : ReceivedMessage(topic, payload, receivedAt), IBatchAcknowledgement
+    private async Task OnConnectedAsync(ReconnectingMqttClient connection, MqttClientConnectResult result, bool first, CancellationToken cancellationToken)
     {
-        private int _acknowledged;
-
-        public override ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
+        if (!result.IsSessionPresent && connection.Generation > 1)
         {
-            Acknowledge(sendNow: true);
-            return ValueTask.CompletedTask;
+            Log.NoSession(_logger, connection.ClientId);
         }
 
-        public MqttConnectionStream? AcknowledgeDeferred() => Acknowledge(sendNow: false) ? stream : null;
-
-        private bool Acknowledge(bool sendNow)
+        // On every connection, whether or not the broker kept the session: subscribing again is idempotent, and a
+        // session kept from a run with another Mqtt:Topic must not leave this run without its subscription.
+        var subscribe = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(TopicFilter, _settings.Qos);
+        if (first && _availabilityFilter is not null)
         {
-            // QoS 0 has nothing to acknowledge; a second call must not release the gate twice.
-            if (packetId == 0 || Interlocked.Exchange(ref _acknowledged, 1) != 0)
+            subscribe.WithTopicFilter(_availabilityFilter, MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+
+        var subscribed = await connection.Client.SubscribeAsync(subscribe.Build(), cancellationToken).ConfigureAwait(false);
+        foreach (var item in subscribed.Items)
+        {
+            var filter = item.TopicFilter.Topic;
+            var granted = (int)item.ResultCode;
+            if (granted > 2)
             {
-                return false;
+                throw new MqttSubscriptionRefusedException(
+                    $"MQTT broker {_settings.Endpoint} refused the subscription to '{filter}' of client '{connection.ClientId}': {item.ResultCode}{SubscribeAdvice(item.ResultCode)}");
             }
 
-            if (!stream.TryAcknowledge(packetId, sendNow))
+            if (filter == TopicFilter && granted < (int)_settings.Qos)
             {
-                Log.StaleAck(logger);
-                return false;
+                throw new MqttSubscriptionRefusedException(
+                    $"MQTT broker {_settings.Endpoint} granted QoS {granted} on '{filter}' where {(int)_settings.Qos} was asked, so readings could be lost; allow QoS {(int)_settings.Qos} on the broker (mosquitto: max_qos) or set Mqtt:Qos={granted}");
+            }
+        }
+
+        Log.Subscribed(_logger, TopicFilter, _settings.Endpoint, (int)_settings.Qos, connection.ClientId, result.IsSessionPresent);
+    }
+
+    private static string SubscribeAdvice(MqttClientSubscribeResultCode code) => code switch
+    {
+        MqttClientSubscribeResultCode.TopicFilterInvalid => "; check Mqtt:Topic",
+        MqttClientSubscribeResultCode.NotAuthorized => "; the broker's access rules do not allow it (mosquitto: acl_file), or check Mqtt:Username",
+        MqttClientSubscribeResultCode.SharedSubscriptionsNotSupported => "; this broker has no shared subscriptions: unset Mqtt:SharedGroup and keep Mqtt:Connections=1",
+        MqttClientSubscribeResultCode.WildcardSubscriptionsNotSupported => "; this broker takes no wildcards: use a Mqtt:Topic without {identifier}, + or #",
+        _ => "; check Mqtt:Topic and the broker's log",
+    };
+
+    private async Task OnMessageAsync(ReconnectingMqttClient connection, MqttApplicationMessageReceivedEventArgs e)
+    {
+        e.AutoAcknowledge = false;
+        if (_stopping)
+        {
+            // Not ours to take any more: left unacknowledged, it is delivered again on the next session.
+            return;
+        }
+
+        var topic = e.ApplicationMessage.Topic;
+        if (_availabilityFilter is not null && MqttTopics.Matches(topic, _availabilityFilter))
+        {
+            OnAvailability(topic, e.ApplicationMessage.Payload);
+            await AcknowledgeQuietlyAsync(e).ConfigureAwait(false);
+            return;
+        }
+
+        if (!MqttTopics.Matches(topic, _topicFilter))
+        {
+            await OnForeignTopicAsync(connection, topic).ConfigureAwait(false);
+            await AcknowledgeQuietlyAsync(e).ConfigureAwait(false);
+            return;
+        }
+
+        Interlocked.Increment(ref _received);
+        _metrics.MessageReceived();
+        var sequence = e.ApplicationMessage.Payload;
+
+        // MQTTnet gives every packet a fresh array, so a single-segment payload can be kept without copying.
+        var payload = sequence.IsSingleSegment ? sequence.First : sequence.ToArray();
+        var size = MessageOverhead + payload.Length + (2L * topic.Length);
+        var message = new MqttReceivedMessage(
+            this,
+            topic,
+            payload,
+            Instant.FromDateTimeOffset(_timeProvider.GetUtcNow()),
+            MqttTopics.Level(topic, _identifierLevel),
+            connection,
+            connection.Generation,
+            e,
+            size);
+        Hold(size);
+        if (!_messages.Writer.TryWrite(message))
+        {
+            // Stopping: the message stays unacknowledged and comes back on the next session.
+            Release(size);
+        }
+    }
+
+    /// <summary>A message on a topic Mqtt:Topic no longer matches: a subscription an earlier run of this client id made,
+    /// which the broker kept in the session. Said once per topic, and ended when the topic was its own filter.</summary>
+    private async Task OnForeignTopicAsync(ReconnectingMqttClient connection, string topic)
+    {
+        bool first;
+        lock (_foreignTopics)
+        {
+            first = _foreignTopics.Add(topic);
+        }
+
+        if (!first)
+        {
+            return;
+        }
+
+        Log.ForeignTopic(_logger, topic, _options.Topic, connection.ClientId);
+        try
+        {
+            await connection.Client.UnsubscribeAsync(topic).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MqttCommunicationException or InvalidOperationException or OperationCanceledException)
+        {
+            // The connection dropped; the next message on that topic tries nothing again, and the log said what to do.
+        }
+    }
+
+    private void OnAvailability(string topic, ReadOnlySequence<byte> payload)
+    {
+        var node = MqttTopics.Level(topic, _availabilityIdentifierLevel) ?? string.Empty;
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(payload.Length > 64 ? payload.Slice(0, 64) : payload).Trim();
+        }
+        catch (DecoderFallbackException)
+        {
+            return;
+        }
+
+        bool online;
+        if (string.Equals(text, _options.AvailabilityOnline, StringComparison.OrdinalIgnoreCase))
+        {
+            online = true;
+        }
+        else if (string.Equals(text, _options.AvailabilityOffline, StringComparison.OrdinalIgnoreCase))
+        {
+            online = false;
+        }
+        else
+        {
+            // An empty retained message clears the topic; anything else is not ours to interpret.
+            return;
+        }
+
+        bool changed;
+        lock (_availability)
+        {
+            changed = !_availability.TryGetValue(node, out var was) || was != online;
+            _availability[node] = online;
+        }
+
+        if (changed)
+        {
+            Log.NodeAvailability(_logger, node, online ? _options.AvailabilityOnline : _options.AvailabilityOffline);
+            AvailabilityChanged?.Invoke(this, new NodeAvailabilityEventArgs(node, online, Instant.FromDateTimeOffset(_timeProvider.GetUtcNow())));
+        }
+    }
+
+    private static async Task AcknowledgeQuietlyAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        try
+        {
+            await e.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException or NullReferenceException)
+        {
+            // The connection is gone: the broker sends it again, and it is acknowledged then.
+        }
+    }
+
+    private void Hold(long size) => _gate.Hold(size);
+
+    private void Release(long size)
+    {
+        if (_gate.Release(size) && Interlocked.CompareExchange(ref _paused, 0, 1) == 1)
+        {
+            Log.SubscriberResumed(_logger, _gate.Held, _settings.Endpoint);
+            foreach (var connection in _connections)
+            {
+                connection.Resume();
+            }
+        }
+    }
+
+    /// <summary>Once a second: a gate closed for long means nothing is being stored; step away from the broker cleanly.</summary>
+    private void CheckStall()
+    {
+        if (_gate.ClosedFor > _stallAfter && Volatile.Read(ref _paused) == 0 && Interlocked.CompareExchange(ref _paused, 1, 0) == 0)
+        {
+            Log.SubscriberPaused(_logger, _gate.Held, _options.MaxUnacknowledgedBytes, _stallAfter.TotalSeconds, _settings.Endpoint);
+            foreach (var connection in _connections)
+            {
+                _ = connection.PauseAsync();
             }
 
-            return true;
+            // Opened meanwhile (the last batch committed just now): connect again at once.
+            if (!_gate.IsClosed && Interlocked.CompareExchange(ref _paused, 0, 1) == 1)
+            {
+                foreach (var connection in _connections)
+                {
+                    connection.Resume();
+                }
+            }
+        }
+    }
+
+    private void StaleAcknowledgement()
+    {
+        // One line per lost connection's worth, not per message: the broker delivers them all again.
+        if (Interlocked.Increment(ref _staleAcknowledgements) is var count && (count == 1 || count % 1000 == 0))
+        {
+            Log.StaleAck(_logger, count);
         }
     }
 
     private sealed class MqttReceivedMessage(
+        MqttReadingSubscriber subscriber,
         string topic,
         ReadOnlyMemory<byte> payload,
         Instant receivedAt,
+        string? identifier,
         ReconnectingMqttClient connection,
         int generation,
         MqttApplicationMessageReceivedEventArgs args,
-        ReceiveGate gate,
-        int epoch,
-        ILogger logger)
-        : ReceivedMessage(topic, payload, receivedAt)
+        long size)
+        : ReceivedMessage(topic, payload, receivedAt, identifier)
     {
+        private int _acknowledged;
+
         public override async ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
         {
-            if (args.QualityOfServiceLevel() == MqttQualityOfServiceLevel.AtMostOnce)
+            if (Interlocked.Exchange(ref _acknowledged, 1) != 0)
             {
                 return;
             }
 
-            // Stored (or set aside): it no longer counts against the socket's back-pressure, whatever becomes of the ack.
-            gate.Released(epoch);
+            // Stored (or set aside): it no longer counts against the bound, whatever becomes of the acknowledgement.
+            subscriber.Release(size);
+            if (args.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+            {
+                return;
+            }
 
             // A packet id belongs to the connection it came on; sending it on a newer one would acknowledge another message.
             if (connection.Generation != generation || !connection.IsConnected)
             {
-                Log.StaleAck(logger);
+                subscriber.StaleAcknowledgement();
                 return;
             }
 
@@ -336,18 +489,13 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber, IPublishSink, IA
             {
                 await args.AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is MqttCommunicationException or NullReferenceException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException or NullReferenceException)
             {
                 // The connection dropped between the check and the send; the broker redelivers.
-                Log.StaleAck(logger);
+                subscriber.StaleAcknowledgement();
             }
         }
-    }
-}
 
-/// <summary>Helpers over MQTTnet's event args.</summary>
-internal static class MqttEventArgsExtensions
-{
-    public static MqttQualityOfServiceLevel QualityOfServiceLevel(this MqttApplicationMessageReceivedEventArgs e)
-        => e.ApplicationMessage.QualityOfServiceLevel;
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Topic} ({Payload.Length} bytes)");
+    }
 }

@@ -1,101 +1,81 @@
 namespace AmbientMqtt.Mqtt;
 
 /// <summary>
-/// Back-pressure on the socket of one subscriber connection: once too many received messages are waiting for their
-/// acknowledgement, the connection stops reading from the socket until enough are released.
+/// The bound on what a subscriber holds, in bytes of messages received and not yet acknowledged, over all its
+/// connections. Past <c>closeAbove</c> it closes, and each connection's <see cref="GatedStream"/> stops reading its
+/// socket, so TCP holds the broker back (whatever the broker does with Receive Maximum); at <c>openBelow</c> it opens.
+/// It only ever waits: it never reads, writes or looks at a byte itself.
 /// </summary>
-/// <remarks>
-/// MQTT 5 Receive Maximum should make this unnecessary, but Debian's mosquitto 2.0.11 stops enforcing it once the client
-/// acknowledges (eclipse/mosquitto#2306), and MQTTnet queues whatever arrives without limit. Pausing the reads lets TCP
-/// hold the broker back, so the messages in hand stay bounded whatever the broker does. A new connection starts a new
-/// epoch: messages of an old connection no longer count (they cannot be acknowledged; the broker delivers them again).
-/// </remarks>
-internal sealed class ReceiveGate
+internal sealed class ReceiveGate(long closeAbove, long openBelow, TimeProvider timeProvider)
 {
-    private readonly int _pauseAt;
-    private readonly int _resumeAt;
-    private readonly Lock _gate = new();
-    private int _inHand;
-    private int _epoch;
-    private TaskCompletionSource? _resume;
+    private readonly Lock _lock = new();
+    private long _held;
+    private TaskCompletionSource? _closed;
+    private long _closedSince;
 
-    public ReceiveGate(int receiveMaximum)
+    /// <summary>Gets the bytes held.</summary>
+    public long Held => Interlocked.Read(ref _held);
+
+    /// <summary>Gets a value indicating whether reading waits.</summary>
+    public bool IsClosed => Volatile.Read(ref _closed) is not null;
+
+    /// <summary>Gets how long the gate has been closed, or <see cref="TimeSpan.Zero"/> when open.</summary>
+    public TimeSpan ClosedFor
     {
-        // Wide hysteresis: a broker that ignores Receive Maximum floods in bursts, and pausing and resuming at every
-        // batch would cost more than the memory it saves.
-        _pauseAt = Math.Max(4 * receiveMaximum, 64);
-        _resumeAt = _pauseAt / 4;
-    }
-
-    public int Epoch => Volatile.Read(ref _epoch);
-
-    public int InHand => Volatile.Read(ref _inHand);
-
-    /// <summary>The connection's stream read the header of a PUBLISH that needs an acknowledgement (QoS 1 or 2), whether
-    /// it decodes the message itself or passes it to MQTTnet; counted as the bytes are read, so the bound holds however
-    /// far MQTTnet's own processing lags behind.</summary>
-    public void Arrived()
-    {
-        lock (_gate)
+        get
         {
-            _inHand++;
-        }
-    }
-
-    /// <summary>A message that arrived in <paramref name="epoch"/> was acknowledged (or set aside); messages of an older
-    /// connection are ignored.</summary>
-    public void Released(int epoch)
-    {
-        TaskCompletionSource? resume = null;
-        lock (_gate)
-        {
-            if (epoch != _epoch || _inHand == 0)
+            lock (_lock)
             {
-                return;
-            }
-
-            _inHand--;
-            if (_inHand <= _resumeAt)
-            {
-                resume = _resume;
-                _resume = null;
+                return _closed is null ? TimeSpan.Zero : timeProvider.GetElapsedTime(_closedSince);
             }
         }
-
-        resume?.TrySetResult();
     }
 
-    /// <summary>A new connection: nothing of it is in hand yet.</summary>
-    public void NewEpoch()
+    /// <summary>A message of <paramref name="size"/> bytes is held.</summary>
+    public void Hold(long size)
     {
-        TaskCompletionSource? resume;
-        lock (_gate)
+        if (Interlocked.Add(ref _held, size) > closeAbove)
         {
-            _epoch++;
-            _inHand = 0;
-            resume = _resume;
-            _resume = null;
+            lock (_lock)
+            {
+                if (_closed is null && Interlocked.Read(ref _held) > closeAbove)
+                {
+                    _closedSince = timeProvider.GetTimestamp();
+                    Volatile.Write(ref _closed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                }
+            }
+        }
+    }
+
+    /// <summary>A message of <paramref name="size"/> bytes is no longer held (stored, or left to the broker).</summary>
+    /// <returns><see langword="true"/> when this opened the gate.</returns>
+    public bool Release(long size)
+    {
+        if (Interlocked.Add(ref _held, -size) > openBelow || Volatile.Read(ref _closed) is null)
+        {
+            return false;
         }
 
-        resume?.TrySetResult();
-    }
-
-    /// <summary>Returns at once while reading is allowed; otherwise blocks until enough messages have been released.</summary>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired while waiting.</exception>
-    public void WaitToRead(CancellationToken cancellationToken)
-    {
-        Task resume;
-        lock (_gate)
+        TaskCompletionSource? closed;
+        lock (_lock)
         {
-            if (_inHand < _pauseAt)
+            closed = _closed;
+            if (closed is null || Interlocked.Read(ref _held) > openBelow)
             {
-                return;
+                return false;
             }
 
-            _resume ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            resume = _resume.Task;
+            Volatile.Write(ref _closed, null);
         }
 
-        resume.Wait(cancellationToken);
+        closed.TrySetResult();
+        return true;
+    }
+
+    /// <summary>Completes once the gate is open.</summary>
+    public ValueTask WaitOpenAsync(CancellationToken cancellationToken)
+    {
+        var closed = Volatile.Read(ref _closed);
+        return closed is null ? ValueTask.CompletedTask : new ValueTask(closed.Task.WaitAsync(cancellationToken));
     }
 }

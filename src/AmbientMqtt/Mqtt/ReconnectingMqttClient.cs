@@ -10,9 +10,10 @@ namespace AmbientMqtt.Mqtt;
 /// </summary>
 /// <remarks>
 /// A background loop connects, runs <c>onConnected</c> (subscribe), then waits for the connection to drop and starts
-/// over, doubling the delay between failed attempts up to <see cref="MqttOptions.MaxReconnectDelay"/>. Each successful
+/// over, doubling the delay between failed attempts up to <see cref="MqttConnectionOptions.MaxReconnectDelay"/>. Each successful
 /// connection gets a new <see cref="Generation"/>, so work tied to an old connection (an acknowledgement) can tell it is
-/// stale.
+/// stale. <see cref="PauseAsync"/> disconnects, keeping the session on the broker, and holds the loop until
+/// <see cref="Resume"/>: a subscriber holding too much does that rather than stop reading its socket.
 /// </remarks>
 internal sealed class ReconnectingMqttClient : IAsyncDisposable
 {
@@ -21,6 +22,7 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
     private readonly Func<MqttClientConnectResult, CancellationToken, Task>? _onConnected;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly AmbientMetrics _metrics;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly object _gate = new();
@@ -28,38 +30,36 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
     private Task? _loop;
     private int _generation;
     private int _connections;
+    private volatile bool _paused;
     private bool _disposed;
     private bool _unreachableLogged;
 
     public ReconnectingMqttClient(
         MqttSettings settings,
-        string clientId,
-        bool cleanStart,
-        uint sessionExpirySeconds,
-        ushort? receiveMaximum,
+        MqttClientOptions clientOptions,
         Func<MqttClientConnectResult, CancellationToken, Task>? onConnected,
         ILogger logger,
         TimeProvider timeProvider,
-        ReceiveGate? receiveGate = null,
-        IPublishSink? sink = null)
+        AmbientMetrics metrics)
     {
         _settings = settings;
-        ClientId = clientId;
-        ReceiveGate = receiveGate;
-        _clientOptions = settings.BuildClientOptions(clientId, cleanStart, sessionExpirySeconds, receiveMaximum, receiveGate, sink);
+        _clientOptions = clientOptions;
+        ClientId = clientOptions.ClientId;
         _onConnected = onConnected;
         _logger = logger;
         _timeProvider = timeProvider;
+        _metrics = metrics;
         Client = new MqttClientFactory().CreateMqttClient();
         Client.DisconnectedAsync += OnDisconnectedAsync;
     }
 
     public event EventHandler<MqttConnectedEventArgs>? Connected;
 
-    public IMqttClient Client { get; }
+    /// <summary>Raised when the broker refused the subscription on a reconnection (on the first connection,
+    /// <see cref="StartAsync"/> throws instead).</summary>
+    public event EventHandler<MqttSubscriptionRefusedException>? SubscriptionRefused;
 
-    /// <summary>Gets the back-pressure of a subscriber connection, or <see langword="null"/> for a publisher.</summary>
-    public ReceiveGate? ReceiveGate { get; }
+    public IMqttClient Client { get; }
 
     public string ClientId { get; }
 
@@ -69,6 +69,9 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
 
     public CancellationToken Stopping => _stop.Token;
 
+    /// <summary>Gets a value indicating whether the connection is held closed by <see cref="PauseAsync"/>.</summary>
+    public bool IsPaused => _paused;
+
     /// <summary>Makes the first attempt, then leaves the loop running in the background.</summary>
     /// <exception cref="MqttConnectionException">The broker refused the credentials or the client id.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -77,6 +80,11 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         var outcome = await TryConnectAsync(cancellationToken).ConfigureAwait(false);
         if (outcome is ConnectOutcome.Refused refused)
         {
+            if (refused.Exception is { } exception)
+            {
+                throw exception;
+            }
+
             throw new MqttConnectionException(refused.Message);
         }
 
@@ -93,6 +101,37 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         }
 
         return task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Disconnects normally, which keeps the session and its messages on the broker, and stays away until
+    /// <see cref="Resume"/>.</summary>
+    public async Task PauseAsync()
+    {
+        if (_paused || _disposed)
+        {
+            return;
+        }
+
+        _paused = true;
+        await DisconnectQuietlyAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Lets the loop connect again after <see cref="PauseAsync"/>.</summary>
+    public void Resume()
+    {
+        if (!_paused)
+        {
+            return;
+        }
+
+        _paused = false;
+        try
+        {
+            _wake.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     /// <summary>Tells the loop the connection looks broken (a publish failed), so it reconnects without waiting for the keep-alive.</summary>
@@ -147,9 +186,9 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         {
             while (!stop.IsCancellationRequested)
             {
-                if (Client.IsConnected)
+                if (Client.IsConnected || _paused)
                 {
-                    // Woken by a disconnect or a failed publish; the timeout catches anything missed.
+                    // Woken by a disconnect, a failed publish or a resume; the timeout catches anything missed.
                     await _wake.WaitAsync(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
                     continue;
                 }
@@ -162,6 +201,11 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
                 }
 
                 var outcome = await TryConnectAsync(stop).ConfigureAwait(false);
+                if (outcome is ConnectOutcome.Refused { Exception: not null })
+                {
+                    return;
+                }
+
                 if (outcome is ConnectOutcome.Success)
                 {
                     if (failures > 0)
@@ -215,7 +259,7 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
 
         var isReconnect = _connections > 0;
         _connections++;
-        AmbientMetrics.Connected(isReconnect);
+        _metrics.Connected(isReconnect);
         Interlocked.Increment(ref _generation);
         Log.MqttConnected(_logger, _settings.Endpoint, ClientId, result.IsSessionPresent);
         if (_onConnected is not null)
@@ -224,7 +268,15 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
             {
                 await _onConnected(result, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is MqttCommunicationException or InvalidOperationException)
+            catch (MqttSubscriptionRefusedException ex)
+            {
+                // A setting (the topic, the broker's ACL): retrying cannot help, and the program must say so and stop.
+                Log.MqttRefused(_logger, ex.Message);
+                await DisconnectQuietlyAsync().ConfigureAwait(false);
+                SubscriptionRefused?.Invoke(this, ex);
+                return new ConnectOutcome.Refused(ex.Message, ex);
+            }
+            catch (Exception ex) when (ex is MqttCommunicationException or InvalidOperationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 Log.MqttSubscribeFailed(_logger, _settings.Endpoint, ex.Message);
                 await DisconnectQuietlyAsync().ConfigureAwait(false);
@@ -308,21 +360,36 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         _ => string.Empty,
     };
 
-    private static string Describe(Exception ex)
+    private string Describe(Exception ex)
     {
-        var inner = ex;
-        while (inner.InnerException is not null)
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
         {
-            if (inner.InnerException is System.Security.Authentication.AuthenticationException)
+            if (inner is System.Security.Authentication.AuthenticationException tls)
             {
-                // The stream provider's own account of a TLS failure, which names the certificate problem and what to set.
-                return inner.Message;
+                return DescribeTls(tls);
             }
-
-            inner = inner.InnerException;
         }
 
-        return ex is OperationCanceledException ? "connection attempt timed out" : inner.Message;
+        var innermost = ex;
+        while (innermost.InnerException is not null)
+        {
+            innermost = innermost.InnerException;
+        }
+
+        return ex is OperationCanceledException ? "connection attempt timed out" : innermost.Message;
+    }
+
+    /// <summary>A TLS failure in the words of what to set, not of .NET's certificate chain.</summary>
+    private string DescribeTls(System.Security.Authentication.AuthenticationException tls)
+    {
+        if (_settings.LastCertificateProblem is { } problem)
+        {
+            return $"TLS with {_settings.Endpoint} failed: {problem}";
+        }
+
+        return string.IsNullOrEmpty(_settings.Options.ClientCertificate)
+            ? $"TLS with {_settings.Endpoint} failed: {tls.Message.TrimEnd('.')} (a broker that requires client certificates needs Mqtt:ClientCertificate and Mqtt:ClientKey)"
+            : $"TLS with {_settings.Endpoint} failed: {tls.Message.TrimEnd('.')}";
     }
 
     private abstract record ConnectOutcome
@@ -331,6 +398,6 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
 
         public sealed record Failed(string Cause) : ConnectOutcome;
 
-        public sealed record Refused(string Message) : ConnectOutcome;
+        public sealed record Refused(string Message, MqttSubscriptionRefusedException? Exception = null) : ConnectOutcome;
     }
 }

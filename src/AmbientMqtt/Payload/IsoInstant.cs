@@ -1,4 +1,4 @@
-using System.Text;
+using System.Globalization;
 using NodaTime;
 
 namespace AmbientMqtt;
@@ -10,9 +10,17 @@ namespace AmbientMqtt;
 /// Accepted: <c>YYYY-MM-DD</c>, then <c>T</c> or a space (Python's <c>str(datetime)</c>), <c>hh:mm</c>, optional
 /// <c>:ss</c> and 1 to 9 fractional digits (a dot or a comma), then <c>Z</c>, <c>±hh:mm</c>, <c>±hhmm</c> or
 /// <c>±hh</c>. A time without an offset is refused: it would be read in whatever zone the receiver happens to be in.
+/// So is an instant outside the years 1 to 9999 in UTC (<c>0001-01-01T00:00:00+14:00</c> is 0000-12-31T10:00:00Z), and
+/// so is a year 0000. Never throws: every problem is a message quoting at most 64 bytes of the text.
 /// </remarks>
 internal static class IsoInstant
 {
+    private const long SecondsPerDay = 86_400;
+
+    // 1970-01-01 and the day after 9999-12-31, in seconds from 0001-01-01T00:00:00Z.
+    private const long UnixEpoch = 719_162 * SecondsPerDay;
+    private const long EndOfYear9999 = 3_652_059 * SecondsPerDay;
+
     public static string? TryParse(ReadOnlySpan<byte> s, out Instant instant)
     {
         instant = default;
@@ -129,22 +137,38 @@ internal static class IsoInstant
             return Bad(s, "has trailing characters after the UTC offset");
         }
 
-        if (year < 1 || month is < 1 or > 12 || day < 1 || day > CalendarSystem.Iso.GetDaysInMonth(year, month)
-            || hour > 23 || minute > 59 || second > 59)
+        if (year < 1)
+        {
+            return Bad(s, "is outside the years 1 to 9999");
+        }
+
+        if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
         {
             return Bad(s, "is not a real date and time");
         }
 
-        var local = new LocalDateTime(year, month, day, hour, minute, second).PlusNanoseconds(nanos);
-        instant = local.WithOffset(Offset.FromSeconds(offsetSeconds)).ToInstant();
+        // In seconds from 0001-01-01T00:00:00Z: an offset can carry a date in year 1 or 9999 out of the years 1 to 9999
+        // in UTC, which neither an Instant (at the top) nor a DateTime, nor Python's datetime, holds.
+        var utcSeconds = ((long)new DateOnly(year, month, day).DayNumber * SecondsPerDay) + (hour * 3600) + (minute * 60) + second - offsetSeconds;
+        if (utcSeconds < 0 || utcSeconds >= EndOfYear9999)
+        {
+            return Bad(s, $"is {DescribeUtc(utcSeconds, nanos)} in UTC, outside the years 1 to 9999");
+        }
+
+        instant = Instant.FromUnixTimeSeconds(utcSeconds - UnixEpoch).PlusNanoseconds(nanos);
         return null;
     }
 
-    private static string Bad(ReadOnlySpan<byte> s, string problem)
+    // Only offsets up to ±18:00 get here, so the instant is at most one day before year 1 or after year 9999.
+    private static string DescribeUtc(long utcSeconds, long nanos)
     {
-        var text = s.Length > 64 ? Encoding.UTF8.GetString(s[..64]) + "…" : Encoding.UTF8.GetString(s);
-        return $"'{text}' {problem}";
+        var date = utcSeconds < 0 ? "0000-12-31" : "10000-01-01";
+        var timeOfDay = utcSeconds < 0 ? utcSeconds + SecondsPerDay : utcSeconds - EndOfYear9999;
+        var text = string.Create(CultureInfo.InvariantCulture, $"{date}T{timeOfDay / 3600:D2}:{timeOfDay / 60 % 60:D2}:{timeOfDay % 60:D2}");
+        return nanos == 0 ? text : $"{text}.{nanos.ToString("D9", CultureInfo.InvariantCulture).TrimEnd('0')}";
     }
+
+    private static string Bad(ReadOnlySpan<byte> s, string problem) => $"'{JsonText.Quote(s)}' {problem}";
 
     private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
 

@@ -13,23 +13,4 @@ public sealed class PublishOptions
     /// has none, as the tutorial's, and the receiver stores its own configured identifier.</summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public string? Identifier { get; set; }
-
-    /// <summary>Checks the settings; each problem names its configuration key.</summary>
-    /// <param name="section">The configuration section the options were bound from, used in the messages.</param>
-    /// <returns>The problems found; empty when the settings are usable.</returns>
-    public IReadOnlyList<string> Validate(string section = "Publish")
-    {
-        var errors = new List<string>();
-        if (Interval < TimeSpan.FromMilliseconds(10) || Interval > TimeSpan.FromDays(1))
-        {
-            errors.Add($"{section}:Interval: must be between 00:00:00.010 and 1.00:00:00 (got {Interval})");
-        }
-
-        if (Identifier is not null && AmbientPayload.CheckIdentifier(Identifier) is { } problem)
-        {
-            errors.Add($"{section}:Identifier: {problem.Replace("field 'identifier': ", string.Empty, StringComparison.Ordinal)}");
-        }
-
-        return errors;
-    }
 }

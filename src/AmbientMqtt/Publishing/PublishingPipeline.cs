@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using AmbientMqtt.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,6 +23,7 @@ public sealed class PublishingPipeline
     private readonly string? _identifier;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly AmbientMetrics _metrics;
     private long _published;
     private long _failed;
 
@@ -31,22 +33,20 @@ public sealed class PublishingPipeline
     /// <param name="options">The interval and the identifier put on each reading; defaults when omitted. Read once, here.</param>
     /// <param name="logger">Where failed reads are logged.</param>
     /// <param name="timeProvider">The clock the loop waits with; <see cref="TimeProvider.System"/> when omitted.</param>
+    /// <param name="meterFactory">Where the meter comes from; the process-wide meter when omitted.</param>
     /// <exception cref="ArgumentException">An option is invalid; the message names the key.</exception>
     public PublishingPipeline(
         ISensorSource sensor,
         IReadingPublisher publisher,
         PublishOptions? options = null,
         ILogger<PublishingPipeline>? logger = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(sensor);
         ArgumentNullException.ThrowIfNull(publisher);
         options ??= new PublishOptions();
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", problems), nameof(options));
-        }
+        OptionsCheck.ThrowIfInvalid(PublishOptionsValidator.Instance, options);
 
         _sensor = sensor;
         _publisher = publisher;
@@ -54,9 +54,11 @@ public sealed class PublishingPipeline
         _identifier = options.Identifier;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _metrics = AmbientMetrics.For(meterFactory);
     }
 
-    /// <summary>Raised after each reading has been handed to the publisher, on the pipeline's own task.</summary>
+    /// <summary>Raised after each reading has been handed to the publisher, with the reading as the publisher sends it
+    /// (its node identifier, its number), on the pipeline's own task.</summary>
     public event EventHandler<ReadingPublishedEventArgs>? ReadingPublished;
 
     /// <summary>Gets the number of readings handed to the publisher.</summary>
@@ -94,8 +96,10 @@ public sealed class PublishingPipeline
                     reading = reading with { Identifier = _identifier };
                 }
 
-                AmbientMetrics.ReadingTaken();
-                await _publisher.PublishAsync(reading, stoppingToken).ConfigureAwait(false);
+                _metrics.ReadingTaken();
+
+                // Not cancelled by the stop: a reading taken is a reading handed over (and, with a spool, kept).
+                reading = await _publisher.PublishAsync(reading, CancellationToken.None).ConfigureAwait(false);
                 Interlocked.Increment(ref _published);
                 ReadingPublished?.Invoke(this, new ReadingPublishedEventArgs(reading));
             }

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace AmbientMqtt.Sensors;
 
 /// <summary>
@@ -18,27 +16,22 @@ public sealed class Bme280Options
     /// argument (<see cref="SensorOptions.Address"/>, <c>Sensor:Address</c>, in a host), and a sensor that is given an
     /// <see cref="System.Device.I2c.I2cDevice"/> talks to that device's address; a public setting here would be ignored.
     /// </remarks>
-    [Range(0x76, 0x77)]
     internal int Address { get; set; } = 0x76;
 
     /// <summary>Gets or sets how many samples the sensor averages for temperature.</summary>
     /// <value>The default value is <see cref="Bme280Oversampling.X1"/>.</value>
-    [EnumDataType(typeof(Bme280Oversampling))]
     public Bme280Oversampling TemperatureOversampling { get; set; } = Bme280Oversampling.X1;
 
     /// <summary>Gets or sets how many samples the sensor averages for pressure.</summary>
     /// <value>The default value is <see cref="Bme280Oversampling.X1"/>.</value>
-    [EnumDataType(typeof(Bme280Oversampling))]
     public Bme280Oversampling PressureOversampling { get; set; } = Bme280Oversampling.X1;
 
     /// <summary>Gets or sets how many samples the sensor averages for humidity.</summary>
     /// <value>The default value is <see cref="Bme280Oversampling.X1"/>.</value>
-    [EnumDataType(typeof(Bme280Oversampling))]
     public Bme280Oversampling HumidityOversampling { get; set; } = Bme280Oversampling.X1;
 
     /// <summary>Gets or sets the IIR filter coefficient for temperature and pressure.</summary>
     /// <value>The default value is <see cref="Bme280Filter.Off"/>.</value>
-    [EnumDataType(typeof(Bme280Filter))]
     public Bme280Filter Filter { get; set; } = Bme280Filter.Off;
 
     /// <summary>

@@ -13,21 +13,10 @@ internal sealed record Bme280Settings(
 {
     public static Bme280Settings From(Bme280Options options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ValidateAddress(options.Address, nameof(options));
-        var t = Oversampling(options.TemperatureOversampling, "temperature", nameof(options));
-        var p = Oversampling(options.PressureOversampling, "pressure", nameof(options));
-        var h = Oversampling(options.HumidityOversampling, "humidity", nameof(options));
-        if (!Enum.IsDefined(options.Filter))
-        {
-            throw new ArgumentException($"Filter {options.Filter} is not a Bme280Filter value.", nameof(options));
-        }
-
-        if (options.MeasurementTimeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"MeasurementTimeout must be positive; it is {options.MeasurementTimeout}.", nameof(options));
-        }
-
+        OptionsCheck.ThrowIfInvalid<Bme280Options>(SensorOptionsValidator.Instance, options);
+        var t = options.TemperatureOversampling;
+        var p = options.PressureOversampling;
+        var h = options.HumidityOversampling;
         return new Bme280Settings(
             CtrlHum: (byte)h,
             CtrlMeasOversampling: (byte)(((int)t << 5) | ((int)p << 2)),
@@ -36,9 +25,12 @@ internal sealed record Bme280Settings(
             MeasurementTimeout: options.MeasurementTimeout);
     }
 
+    /// <summary>Whether a BME280 can answer at <paramref name="address"/>: 0x76 (SDO to GND) or 0x77 (SDO to VDDIO).</summary>
+    public static bool IsAddress(int address) => address is 0x76 or 0x77;
+
     public static void ValidateAddress(int address, string paramName)
     {
-        if (address is not (0x76 or 0x77))
+        if (!IsAddress(address))
         {
             throw new ArgumentOutOfRangeException(
                 paramName,
@@ -59,23 +51,4 @@ internal sealed record Bme280Settings(
 
     private static int Samples(Bme280Oversampling oversampling) =>
         oversampling == Bme280Oversampling.Skip ? 0 : 1 << ((int)oversampling - 1);
-
-    private static Bme280Oversampling Oversampling(Bme280Oversampling value, string quantity, string paramName)
-    {
-        if (!Enum.IsDefined(value))
-        {
-            throw new ArgumentException($"The {quantity} oversampling {value} is not a Bme280Oversampling value.", paramName);
-        }
-
-        // A skipped quantity reads as the reset value 0x80000/0x8000, which compensates to a plausible-looking
-        // but meaningless number; and without temperature there is no t_fine for the other two.
-        if (value == Bme280Oversampling.Skip)
-        {
-            throw new ArgumentException(
-                $"The {quantity} oversampling cannot be Skip: every reading carries temperature, humidity and pressure.",
-                paramName);
-        }
-
-        return value;
-    }
 }

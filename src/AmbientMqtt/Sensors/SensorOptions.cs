@@ -28,27 +28,17 @@ public sealed class SensorOptions
     /// <value>The default value is <c>0</c>.</value>
     public int Seed { get; set; }
 
-    /// <summary>Checks the settings; each problem names its configuration key.</summary>
-    /// <param name="section">The configuration section the options were bound from, used in the messages.</param>
-    /// <returns>The problems found; empty when the settings are usable.</returns>
-    public IReadOnlyList<string> Validate(string section = "Sensor")
-    {
-        var errors = new List<string>();
-        if (!string.Equals(Kind, Bme280, StringComparison.OrdinalIgnoreCase) && !string.Equals(Kind, Simulated, StringComparison.OrdinalIgnoreCase))
-        {
-            errors.Add($"{section}:Kind: must be '{Bme280}' or '{Simulated}' (got '{Kind}')");
-        }
+    /// <summary>Gets or sets what is added to every temperature before it is published: a calibration against a
+    /// trusted thermometer, as ESPHome's <c>offset</c> filter (a BME280 on a Pi's header reads warm).</summary>
+    /// <value>The default value is 0 °C.</value>
+    public double TemperatureOffset { get; set; }
 
-        if (BusId < 0)
-        {
-            errors.Add($"{section}:BusId: must be 0 or more (got {BusId})");
-        }
+    /// <summary>Gets or sets what is added to every relative humidity before it is published; the result is kept
+    /// between 0 and 100 %RH.</summary>
+    /// <value>The default value is 0 %RH.</value>
+    public double HumidityOffset { get; set; }
 
-        if (Address is not (0x76 or 0x77))
-        {
-            errors.Add($"{section}:Address: a BME280 answers at 0x76 or 0x77 (got 0x{Address:x2})");
-        }
-
-        return errors;
-    }
+    /// <summary>Gets or sets what is added to every pressure before it is published.</summary>
+    /// <value>The default value is 0 hPa.</value>
+    public double PressureOffset { get; set; }
 }

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace AmbientMqtt.Storage;
 
 /// <summary>
@@ -21,8 +19,6 @@ public abstract class AmbientTableOptions
     /// every database).
     /// </summary>
     /// <value>The default value is <c>Ambient</c>, the tutorial's table.</value>
-    [Required]
-    [RegularExpression(TableOptionsValidation.TableNamePattern)]
     public string Table { get; set; } = "Ambient";
 
     /// <summary>
@@ -30,13 +26,10 @@ public abstract class AmbientTableOptions
     /// (<c>Europe/Berlin</c>) or <c>UTC</c>.
     /// </summary>
     /// <value>The default value is <c>Asia/Tokyo</c>, as in the tutorial; <c>UTC</c> is recommended outside Japan.</value>
-    [Required]
     public string TimeZone { get; set; } = "Asia/Tokyo";
 
     /// <summary>Gets or sets the node identifier stored with a reading that does not name its own.</summary>
     /// <value>The default value is <c>tochigi_iot_899</c>, the tutorial's node.</value>
-    [Required]
-    [StringLength(AmbientPayload.MaxIdentifierLength, MinimumLength = 1)]
     public string Identifier { get; set; } = "tochigi_iot_899";
 
     /// <summary>
@@ -44,12 +37,5 @@ public abstract class AmbientTableOptions
     /// prefix, together with its original length.
     /// </summary>
     /// <value>The default value is 16384 (16 KiB). It must lie between 0 and <see cref="MaxRejectedPayloadBytesLimit"/>.</value>
-    [Range(0, MaxRejectedPayloadBytesLimit)]
     public int MaxRejectedPayloadBytes { get; set; } = 16384;
-
-    /// <summary>Adds a line naming the configuration key for each shared setting that is wrong.</summary>
-    /// <param name="errors">Where the problems go.</param>
-    /// <param name="section">The configuration section the options were bound from.</param>
-    private protected void ValidateTable(List<string> errors, string section)
-        => TableOptionsValidation.Validate(errors, section, Table, TimeZone, Identifier, MaxRejectedPayloadBytes);
 }

@@ -12,6 +12,10 @@ internal static class MariaDbErrors
     // MariaDB's ER_CONNECTION_KILLED, which MySqlErrorCode (generated from MySQL's list) does not name.
     private const MySqlErrorCode ConnectionKilled = (MySqlErrorCode)1927;
 
+    // ER_UNKNOWN_COM_ERROR, what a Galera node that is not (yet) part of the primary component answers with
+    // ("WSREP has not yet prepared node for application use").
+    private const MySqlErrorCode WsrepNotReady = (MySqlErrorCode)1047;
+
     /// <summary>Whether the server refused a statement because of the value of one row, so that the rest of the batch
     /// can land once that row is taken out.</summary>
     public static bool IsRowError(MySqlException exception) => exception.ErrorCode
@@ -50,11 +54,57 @@ internal static class MariaDbErrors
                     or MySqlErrorCode.CommandTimeoutExpired
                     or MySqlErrorCode.TooManyUserConnections
                     or MySqlErrorCode.HandshakeError
-                    or ConnectionKilled:
+                    or MySqlErrorCode.LockDeadlock
+                    or MySqlErrorCode.LockWaitTimeout
+                    or MySqlErrorCode.RecordFileFull
+                    or MySqlErrorCode.DiskFull
+                    or MySqlErrorCode.OutOfResources
+                    or ConnectionKilled
+                    or WsrepNotReady:
                 case IOException:
                 case SocketException:
                 case TimeoutException:
                     return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether the server may have committed what was sent although this side saw a failure: the reply was lost
+    /// (a broken connection, a timeout), as opposed to an error the server answered with (a refusal, a conflict, which
+    /// roll the transaction back).</summary>
+    public static bool MayHaveCommitted(Exception exception)
+    {
+        if (IsConflict(exception))
+        {
+            return false;
+        }
+
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case MySqlException { ErrorCode: MySqlErrorCode.CommandTimeoutExpired or MySqlErrorCode.QueryInterrupted or ConnectionKilled }:
+                case IOException:
+                case SocketException:
+                case TimeoutException:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether the transaction lost a race and was rolled back: a deadlock, or Galera's certification conflict,
+    /// which MariaDB reports as a deadlock at commit. Retrying at once succeeds or finds the rows stored.</summary>
+    public static bool IsConflict(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is MySqlException { ErrorCode: MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout or MySqlErrorCode.XARBDeadlock })
+            {
+                return true;
             }
         }
 
@@ -86,7 +136,9 @@ internal static class MariaDbErrors
     {
         var cause = Cause(exception);
         var message = transient
-            ? $"MariaDB at {endpoint} is not reachable ({cause}); {action} was not committed and can be retried."
+            ? IsFull(exception)
+                ? $"MariaDB at {endpoint} is out of space ({cause}); {action} was not committed and is retried until space is freed."
+                : $"MariaDB at {endpoint} is not reachable ({cause}); {action} was not committed and can be retried."
             : exception is MySqlException mySql ? Fatal(mySql, cause, endpoint, action) : $"MariaDB at {endpoint}: {action} failed: {cause}";
 
         return new AmbientStorageException(Scrub(message, password), exception) { IsTransient = transient };
@@ -105,13 +157,20 @@ internal static class MariaDbErrors
             $"MariaDB at {endpoint}: {cause}. Create the database or name an existing one in the connection string.",
         MySqlErrorCode.NoDatabaseSelected =>
             $"MariaDB at {endpoint}: the connection string names no database (Database=...).",
-        MySqlErrorCode.DatabaseAccessDenied or MySqlErrorCode.TableAccessDenied or MySqlErrorCode.ColumnAccessDenied
+        // 1044: MariaDB says "access denied to database" both for a database the user may not use and for one that does
+        // not exist (it does not tell a stranger which databases there are).
+        MySqlErrorCode.DatabaseAccessDenied =>
+            $"MariaDB at {endpoint}: {cause}. The database does not exist, or this user may not use it: create it (CREATE DATABASE) or grant the user its privileges on it.",
+        MySqlErrorCode.TableAccessDenied or MySqlErrorCode.ColumnAccessDenied
             or MySqlErrorCode.SpecifiedAccessDeniedError =>
             $"MariaDB at {endpoint} denied {action}: {cause}. Grant the user the missing privilege.",
         MySqlErrorCode.NoSuchTable =>
             $"MariaDB at {endpoint}: {cause}. Call EnsureSchemaAsync first, or create the table.",
         _ => $"MariaDB at {endpoint} refused {action}: {cause} (error {(int)exception.ErrorCode}).",
     };
+
+    private static bool IsFull(Exception exception) =>
+        exception is MySqlException { ErrorCode: MySqlErrorCode.RecordFileFull or MySqlErrorCode.DiskFull or MySqlErrorCode.OutOfResources };
 
     private static string Cause(Exception exception)
     {

@@ -6,14 +6,4 @@ namespace AmbientMqtt.Storage;
 /// </summary>
 public sealed class MariaDbRepositoryOptions : AmbientTableOptions
 {
-    /// <summary>Checks the settings; each problem names its configuration key (<c>Database:Table</c>,
-    /// <c>Database:TimeZone</c>, <c>Identifier</c>, <c>Database:MaxRejectedPayloadBytes</c>).</summary>
-    /// <param name="section">The configuration section the options were bound from, used in the messages.</param>
-    /// <returns>The problems found; empty when the settings are usable.</returns>
-    public IReadOnlyList<string> Validate(string section = "Database")
-    {
-        var errors = new List<string>();
-        ValidateTable(errors, section);
-        return errors;
-    }
 }

@@ -18,11 +18,16 @@ internal sealed class RowPreparation
     /// <summary>Characters the dead-letter table keeps of a reason.</summary>
     public const int ReasonLength = 1024;
 
-    // Instants whose wall-clock time fits DateTime (years 1 to 9999) in any zone.
-    private static readonly Instant MinTimestamp = Instant.FromUtc(1, 1, 2, 0, 0);
-    private static readonly Instant MaxTimestamp = Instant.FromUtc(9999, 12, 30, 0, 0);
+    /// <summary>What the dead-letter table's topic column says of a reading the database refused: the repository gets
+    /// readings, not messages, and the payload column holds the reading as the wire would carry it.</summary>
+    public const string RefusedTopic = "(refused by the database)";
+
+    // The instants a DATETIME column (and DateTime) holds, in UTC: the years 1 to 9999.
+    private static readonly Instant MinTimestamp = Instant.FromUtc(1, 1, 1, 0, 0);
+    private static readonly Instant MaxTimestamp = Instant.FromUtc(9999, 12, 31, 23, 59, 59).PlusTicks(9_999_999);
 
     private readonly DateTimeZone _zone;
+    private readonly string _zoneId;
     private readonly string _identifier;
     private readonly int _maxRejectedPayloadBytes;
 
@@ -33,6 +38,7 @@ internal sealed class RowPreparation
     public RowPreparation(string timeZone, string identifier, int maxRejectedPayloadBytes)
     {
         _zone = DateTimeZoneProviders.Tzdb[timeZone];
+        _zoneId = timeZone;
         _identifier = identifier;
         _maxRejectedPayloadBytes = maxRejectedPayloadBytes;
     }
@@ -67,18 +73,17 @@ internal sealed class RowPreparation
             row.Humidity = PythonRound.Round2(reading.Humidity);
             row.Pressure = PythonRound.Round2(reading.Pressure);
 
-            if (reading.Timestamp < MinTimestamp || reading.Timestamp > MaxTimestamp)
+            // The table keeps microseconds (DATETIME(6)), as Python's datetime does: truncate, never round up.
+            if (!TryTruncate(reading.Timestamp, out var instant) || !FitsInZone(instant))
             {
                 row.Stored = reading.Timestamp < MinTimestamp ? DateTimeOffset.MinValue : DateTimeOffset.MaxValue;
-                row.ClientReason = $"field 'timestamp': {InstantPattern.ExtendedIso.Format(reading.Timestamp)} is outside the years 1 to 9999 the table holds";
+                row.ClientReason = $"field 'timestamp': {InstantPattern.ExtendedIso.Format(reading.Timestamp)} falls outside the years 1 to 9999 that the table holds (in UTC or in {_zoneId})";
                 continue;
             }
 
-            // The table keeps microseconds (DATETIME(6)), as Python's datetime does: truncate, never round up.
-            var ticks = reading.Timestamp.ToUnixTimeTicks();
-            ticks -= ((ticks % 10) + 10) % 10;
-            var zoned = Instant.FromUnixTimeTicks(ticks).InZone(_zone);
+            var zoned = instant.InZone(_zone);
             row.Local = zoned.LocalDateTime.ToDateTimeUnspecified();
+            row.Utc = DateTime.SpecifyKind(instant.ToDateTimeUtc(), DateTimeKind.Unspecified);
             row.Stored = zoned.ToDateTimeOffset();
 
             row.ClientReason = NonFinite("temperature", reading.Temperature)
@@ -129,7 +134,7 @@ internal sealed class RowPreparation
             if (rows[i].Outcome == RowOutcome.Rejected)
             {
                 now ??= LocalTime(SystemClock.Instance.GetCurrentInstant());
-                deadLetters.Add(new DeadLetter(now.Value, string.Empty, EncodeForDeadLetter(readings[i]), rows[i].Reason ?? "refused"));
+                deadLetters.Add(new DeadLetter(now.Value, RefusedTopic, EncodeForDeadLetter(readings[i]), rows[i].Reason ?? "refused"));
             }
         }
 
@@ -175,14 +180,34 @@ internal sealed class RowPreparation
 
     private DateTime LocalTime(Instant instant)
     {
+        if (!TryTruncate(instant, out var truncated) || !FitsInZone(truncated))
+        {
+            truncated = SystemClock.Instance.GetCurrentInstant();
+        }
+
+        return truncated.InZone(_zone).LocalDateTime.ToDateTimeUnspecified();
+    }
+
+    /// <summary>The instant truncated to microseconds, when it lies in the years 1 to 9999 (UTC).</summary>
+    private static bool TryTruncate(Instant instant, out Instant truncated)
+    {
         if (instant < MinTimestamp || instant > MaxTimestamp)
         {
-            instant = SystemClock.Instance.GetCurrentInstant();
+            truncated = default;
+            return false;
         }
 
         var ticks = instant.ToUnixTimeTicks();
-        ticks -= ((ticks % 10) + 10) % 10;
-        return Instant.FromUnixTimeTicks(ticks).InZone(_zone).LocalDateTime.ToDateTimeUnspecified();
+        truncated = Instant.FromUnixTimeTicks(ticks - (((ticks % 10) + 10) % 10));
+        return true;
+    }
+
+    /// <summary>Whether the wall-clock time of <paramref name="instant"/> in the zone is within the years 1 to 9999,
+    /// checked on ticks before any conversion (a local time in the year 10000 cannot even be made).</summary>
+    private bool FitsInZone(Instant instant)
+    {
+        var local = instant.ToUnixTimeTicks() + _zone.GetUtcOffset(instant).Ticks;
+        return local >= MinTimestamp.ToUnixTimeTicks() && local <= MaxTimestamp.ToUnixTimeTicks();
     }
 
     private static string? NonFinite(string field, double value) =>

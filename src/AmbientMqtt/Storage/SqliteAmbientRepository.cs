@@ -8,27 +8,25 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AmbientMqtt.Storage;
 
 /// <summary>
-/// Stores readings in a SQLite database file, in a table of the same shape as the MariaDB one: wall-clock time in the
+/// Stores readings in a SQLite database file, in tables of the same shape as the MariaDB ones: wall-clock time in the
 /// configured zone as text (<c>yyyy-MM-dd HH:mm:ss.ffffff</c>, which sorts and reads like MariaDB's <c>DATETIME(6)</c>),
-/// values rounded to two decimals, a unique key on (identifier, timestamp) that makes a redelivered reading a no-op, and
-/// the dead-letter table <c>&lt;Table&gt;_rejected</c>. Nothing to install: the SQLite engine comes with the package.
+/// values rounded to two decimals, the instant in UTC (<c>timestamp_utc</c>) with the unique key on (identifier,
+/// timestamp_utc) that makes a redelivered reading a no-op, the dead-letter table <c>&lt;Table&gt;_rejected</c>, and the
+/// 5-minute summaries <c>&lt;Table&gt;_5m</c>. Nothing to install: the SQLite engine comes with the package.
 /// </summary>
 /// <remarks>
-/// <para>A batch is one <c>BEGIN IMMEDIATE</c> transaction, so two programs on the same file take turns instead of
-/// failing; the file is in WAL mode, so a reader (<c>sqlite3</c>, a report) never holds the writer back, and commits
+/// <para>One write path, synchronous (SQLite runs in this process; there is no round trip to save): a batch is one
+/// <c>BEGIN IMMEDIATE</c> transaction, row by row through one prepared statement, so each row's outcome is exact, and
+/// two programs on the same file take turns instead of failing; the file is in WAL mode, so a reader (<c>sqlite3</c>, a report) never holds the writer back, and commits
 /// are synchronous (<c>synchronous=FULL</c>): a row is on disk before its message is acknowledged, even if the power
 /// fails.</para>
-/// <para>Identifiers are compared exactly (SQLite's binary collation): <c>Node-7</c> and <c>node-7</c> are two nodes here,
-/// where MariaDB's default collation takes them for one. An identifier longer than 64 characters is refused by a check
+/// <para>Identifiers are compared exactly (binary collation, as in MariaDB's table): <c>Node-7</c> and <c>node-7</c> are
+/// two nodes. An identifier longer than 64 characters is refused by a check
 /// constraint, as MariaDB's <c>VARCHAR(64)</c> refuses it, and goes to the dead-letter table.</para>
 /// <para>Dispose the repository to close its pooled connections, which folds the write-ahead log into the file.</para>
 /// </remarks>
 public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
 {
-    private const int UniqueKeyUnknown = 0;
-    private const int UniqueKeyPresent = 1;
-    private const int UniqueKeyMissing = 2;
-
     // SQLite result codes (https://www.sqlite.org/rescode.html).
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
@@ -43,20 +41,21 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
     private const int SqliteNotADatabase = 26;
 
     private const string LocalTimeFormat = "yyyy'-'MM'-'dd' 'HH':'mm':'ss'.'ffffff";
-
-    private static readonly string[] WrittenColumns = ["timestamp", "identifier", "temperature", "humidity", "pressure"];
+    private const string BucketFormat = "yyyy'-'MM'-'dd' 'HH':'mm':'ss";
 
     private readonly string _connectionString;
     private readonly ILogger _logger;
     private readonly string _table;
-    private readonly string _rejectedTable;
+    private readonly string _zone;
     private readonly string _quotedTable;
-    private readonly string _quotedRejectedTable;
+    private readonly string _quotedRejected;
+    private readonly string _quotedSummary;
     private readonly RowPreparation _rows;
     private readonly int _busyTimeoutMilliseconds;
-    private int _uniqueKey;
-    private int _uniqueKeyWarned;
+    private readonly Lock _gate = new();
+    private TableSchema? _schema;
     private int _journalChecked;
+    private int _warned;
     private bool _disposed;
 
     /// <summary>Initializes a repository. Nothing is opened or created until the first call.</summary>
@@ -65,19 +64,15 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
     /// <exception cref="ArgumentException">A setting is wrong; the message names its key (<c>Database:Table</c>, …).</exception>
     public SqliteAmbientRepository(SqliteRepositoryOptions options, ILogger<SqliteAmbientRepository>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", problems), nameof(options));
-        }
+        OptionsCheck.ThrowIfInvalid(SqliteRepositoryOptionsValidator.Instance, options);
 
         DatabasePath = options.FullPath();
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _table = options.Table;
-        _rejectedTable = options.Table + "_rejected";
-        _quotedTable = "\"" + _table + "\"";
-        _quotedRejectedTable = "\"" + _rejectedTable + "\"";
+        _zone = options.TimeZone;
+        _quotedTable = Quote(_table);
+        _quotedRejected = Quote(_table + TableSchema.RejectedSuffix);
+        _quotedSummary = Quote(_table + TableSchema.SummarySuffix);
         _rows = new RowPreparation(options.TimeZone, options.Identifier, options.MaxRejectedPayloadBytes);
         _busyTimeoutMilliseconds = (int)options.BusyTimeout.TotalMilliseconds;
         _connectionString = new SqliteConnectionStringBuilder
@@ -99,54 +94,92 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>Creates the file, its directory and the tables when missing, and switches the file to WAL mode. An existing
-    /// table without a unique index on (identifier, timestamp) still works; a warning says so, once.</remarks>
+    /// table without a unique key, or with the first wave's key on local time, still works; a line says so, once.</remarks>
     /// <exception cref="AmbientStorageException">The file cannot be created or opened, is not a SQLite database, or an
-    /// existing table lacks a column the repository writes.</exception>
-    public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
+    /// existing table cannot take rows (a missing column, a unique index that would drop readings).</exception>
+    public Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        try
+        lock (_gate)
         {
-            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+            try
             {
+                using var connection = Open();
                 var schema = Inspect(connection);
-                if (schema.MissingColumns.Count > 0)
+                if (schema.Problem is { } problem)
                 {
-                    throw new AmbientStorageException(
-                        $"SQLite database {DatabasePath}: table {_table} exists but has no column {string.Join(", ", schema.MissingColumns)}, which every row needs. Rename the table or set another table name.");
+                    throw new AmbientStorageException($"SQLite database {DatabasePath}: {problem}");
                 }
 
-                var create = (schema.TableExists ? string.Empty : CreateTableSql) + (schema.RejectedTableExists ? string.Empty : CreateRejectedTableSql);
+                var created = new List<string>();
+                var create = string.Empty;
+                if (!schema.TableExists)
+                {
+                    create += CreateTableSql;
+                    created.Add(_table);
+                }
+
+                if (!schema.RejectedTableExists)
+                {
+                    create += CreateRejectedTableSql;
+                    created.Add(_table + TableSchema.RejectedSuffix);
+                }
+
+                var buildSummaries = !schema.SummaryTableExists && (!schema.TableExists || schema.HasUtcColumn);
+                if (buildSummaries)
+                {
+                    create += CreateSummaryTableSql;
+                    created.Add(_table + TableSchema.SummarySuffix);
+                }
+
                 if (create.Length > 0)
                 {
                     using var command = connection.CreateCommand();
-                    command.CommandText = create;
+                    command.CommandText = create + (buildSummaries && schema.TableExists ? RebuildSummariesSql : string.Empty);
                     command.ExecuteNonQuery();
+                    schema = Inspect(connection);
                 }
 
-                Log.SqliteSchemaReady(
-                    _logger,
-                    _table,
-                    _rejectedTable,
-                    DatabasePath,
-                    (schema.TableExists, schema.RejectedTableExists) switch
-                    {
-                        (true, true) => "none",
-                        (false, false) => "both",
-                        (false, true) => _table,
-                        (true, false) => _rejectedTable,
-                    });
+                _schema = schema;
+                WarnOnce(schema);
+                Log.SqliteSchemaReady(_logger, _table, DatabasePath, created.Count == 0 ? "nothing" : string.Join(", ", created));
+            }
+            catch (SqliteException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Wrap(ex, "creating the tables");
             }
         }
-        catch (SqliteException ex) when (!cancellationToken.IsCancellationRequested)
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Builds the 5-minute summaries anew from the rows, in one transaction.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the summaries are rebuilt.</returns>
+    /// <exception cref="AmbientStorageException">The file could not be written.</exception>
+    public Task RebuildSummariesAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_gate)
         {
-            throw Wrap(ex, "creating the tables");
+            try
+            {
+                using var connection = Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = RebuildSummariesSql;
+                command.ExecuteNonQuery();
+            }
+            catch (SqliteException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Wrap(ex, "rebuilding the summaries");
+            }
         }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
-    public async Task<BatchWriteResult> WriteBatchAsync(
+    public Task<BatchWriteResult> WriteBatchAsync(
         IReadOnlyList<AmbientReading> readings,
         IReadOnlyList<RejectedPayload> rejected,
         CancellationToken cancellationToken = default)
@@ -154,31 +187,38 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (RowPreparation.IsEmptyBatch(readings, rejected))
         {
-            return new BatchWriteResult(0, 0, 0, []);
+            return Task.FromResult(new BatchWriteResult(0, 0, 0, []));
         }
 
         var rows = _rows.Prepare(readings);
         var started = Stopwatch.GetTimestamp();
-        try
+        lock (_gate)
         {
-            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+            try
             {
-                var result = Write(connection, readings, rows, rejected, cancellationToken);
+                using var connection = Open();
+                var schema = _schema ??= Inspect(connection);
+                if (schema.Problem is { } problem)
+                {
+                    throw new AmbientStorageException($"SQLite database {DatabasePath}: {problem}");
+                }
+
+                WarnOnce(schema);
+                var result = Write(connection, schema, readings, rows, rejected, cancellationToken);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                     Log.BatchCommitted(_logger, _table, result.Inserted, result.Duplicates, result.Rejected, elapsed);
                 }
 
-                return result;
+                return Task.FromResult(result);
             }
-        }
-        catch (SqliteException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            var wrapped = Wrap(ex, "the batch");
-            Log.SqliteWriteFailed(_logger, DatabasePath, wrapped.Message);
-            throw wrapped;
+            catch (SqliteException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                var wrapped = Wrap(ex, "the batch");
+                Log.SqliteWriteFailed(_logger, DatabasePath, wrapped.Message);
+                throw wrapped;
+            }
         }
     }
 
@@ -195,21 +235,25 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         SqliteConnection.ClearPool(connection);
     }
 
+    private static string Quote(string name) => "\"" + name + "\"";
+
     private string CreateTableSql =>
         $"""
         CREATE TABLE IF NOT EXISTS {_quotedTable} (
-          row_id      INTEGER PRIMARY KEY AUTOINCREMENT,
-          timestamp   TEXT NOT NULL,
-          identifier  TEXT NOT NULL CONSTRAINT ck_identifier_length CHECK (length(identifier) <= 64),
-          temperature REAL, humidity REAL, pressure REAL,
-          CONSTRAINT ux_identifier_timestamp UNIQUE (identifier, timestamp)
+          row_id        INTEGER PRIMARY KEY AUTOINCREMENT,
+          timestamp     TEXT NOT NULL,
+          identifier    TEXT NOT NULL CONSTRAINT ck_identifier_length CHECK (length(identifier) <= 64),
+          temperature   REAL, humidity REAL, pressure REAL,
+          timestamp_utc TEXT NOT NULL
         );
+        CREATE UNIQUE INDEX IF NOT EXISTS "ux_{_table}_identifier_timestamp_utc" ON {_quotedTable} (identifier, timestamp_utc);
+        CREATE INDEX IF NOT EXISTS "ix_{_table}_timestamp_utc" ON {_quotedTable} (timestamp_utc);
 
         """;
 
     private string CreateRejectedTableSql =>
         $"""
-        CREATE TABLE IF NOT EXISTS {_quotedRejectedTable} (
+        CREATE TABLE IF NOT EXISTS {_quotedRejected} (
           row_id        INTEGER PRIMARY KEY AUTOINCREMENT,
           received_at   TEXT NOT NULL,
           topic         TEXT NOT NULL,
@@ -217,23 +261,49 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
           payload_bytes INTEGER NOT NULL,
           reason        TEXT NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS "ix_{_rejectedTable}_received_at" ON {_quotedRejectedTable} (received_at);
+        CREATE INDEX IF NOT EXISTS "ix_{_table}{TableSchema.RejectedSuffix}_received_at" ON {_quotedRejected} (received_at);
+
+        """;
+
+    private string CreateSummaryTableSql =>
+        $"""
+        CREATE TABLE IF NOT EXISTS {_quotedSummary} (
+          identifier      TEXT NOT NULL,
+          bucket_utc      TEXT NOT NULL,
+          readings        INTEGER NOT NULL,
+          temperature_sum REAL NOT NULL, temperature_min REAL NOT NULL, temperature_max REAL NOT NULL,
+          humidity_sum    REAL NOT NULL, humidity_min    REAL NOT NULL, humidity_max    REAL NOT NULL,
+          pressure_sum    REAL NOT NULL, pressure_min    REAL NOT NULL, pressure_max    REAL NOT NULL,
+          PRIMARY KEY (identifier, bucket_utc)
+        );
+        CREATE INDEX IF NOT EXISTS "ix_{_table}{TableSchema.SummarySuffix}_bucket_utc" ON {_quotedSummary} (bucket_utc);
+
+        """;
+
+    /// <summary>The summaries anew from the rows; the bucket is the UTC time cut to a multiple of 5 minutes, as text.</summary>
+    private string RebuildSummariesSql =>
+        $"""
+        BEGIN IMMEDIATE;
+        DELETE FROM {_quotedSummary};
+        INSERT INTO {_quotedSummary} (identifier, bucket_utc, readings, temperature_sum, temperature_min, temperature_max, humidity_sum, humidity_min, humidity_max, pressure_sum, pressure_min, pressure_max)
+          SELECT identifier, datetime((CAST(strftime('%s', timestamp_utc) AS INTEGER) / {SummaryRow.BucketSeconds}) * {SummaryRow.BucketSeconds}, 'unixepoch') AS bucket, COUNT(*),
+                 SUM(temperature), MIN(temperature), MAX(temperature), SUM(humidity), MIN(humidity), MAX(humidity), SUM(pressure), MIN(pressure), MAX(pressure)
+          FROM {_quotedTable}
+          WHERE temperature IS NOT NULL AND humidity IS NOT NULL AND pressure IS NOT NULL
+          GROUP BY identifier, bucket;
+        COMMIT;
 
         """;
 
     private BatchWriteResult Write(
         SqliteConnection connection,
+        TableSchema schema,
         IReadOnlyList<AmbientReading> readings,
         PendingRow[] rows,
         IReadOnlyList<RejectedPayload> rejected,
         CancellationToken cancellationToken)
     {
         RowPreparation.ResetOutcomes(rows);
-        if (Volatile.Read(ref _uniqueKey) == UniqueKeyUnknown && rows.Length > 0)
-        {
-            // EnsureSchemaAsync was not called (the tables were made beforehand): look once, to know how to insert.
-            Inspect(connection);
-        }
 
         // BEGIN IMMEDIATE: the write lock is taken (or waited for) now, not halfway through the batch, where a conflict
         // with another writer could not be waited out.
@@ -241,7 +311,12 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         var candidates = RowPreparation.Candidates(rows);
         if (candidates.Count > 0)
         {
-            InsertRows(connection, transaction, rows, candidates, cancellationToken);
+            InsertRows(connection, transaction, schema, rows, candidates, cancellationToken);
+        }
+
+        if (schema.SummaryTableExists && SummaryRow.Of(rows) is { Count: > 0 } summaries)
+        {
+            UpsertSummaries(connection, transaction, summaries);
         }
 
         var deadLetters = _rows.CollectDeadLetters(readings, rows, rejected);
@@ -254,22 +329,25 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         return RowPreparation.Result(rows, deadLetters.Count);
     }
 
-    /// <summary>Inserts row by row through one prepared statement (in-process, so there is no round trip to save): the
-    /// number of rows changed tells each reading's outcome exactly, a duplicate of a row stored earlier or earlier in the
-    /// same batch included, and a row the database refuses fails alone, leaving the transaction intact.</summary>
-    private void InsertRows(SqliteConnection connection, SqliteTransaction transaction, PendingRow[] rows, List<int> candidates, CancellationToken cancellationToken)
+    /// <summary>Row by row through one prepared statement: the number of rows changed tells each reading's outcome
+    /// exactly (a reading stored earlier, or earlier in the same batch, changes none), and a row the database refuses
+    /// fails alone, leaving the transaction intact.</summary>
+    private void InsertRows(SqliteConnection connection, SqliteTransaction transaction, TableSchema schema, PendingRow[] rows, List<int> candidates, CancellationToken cancellationToken)
     {
-        var withKey = Volatile.Read(ref _uniqueKey) != UniqueKeyMissing;
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText =
-            $"INSERT INTO {_quotedTable} (timestamp, identifier, temperature, humidity, pressure) VALUES ($t, $i, $a, $h, $p)"
-            + (withKey ? " ON CONFLICT (identifier, timestamp) DO NOTHING" : string.Empty);
+
+        // Without a conflict target, DO NOTHING applies to whichever unique index the table has (the current key or the
+        // first wave's); TableSchema refused any index that could take two distinct readings for one.
+        command.CommandText = schema.HasUtcColumn
+            ? $"INSERT INTO {_quotedTable} (timestamp, identifier, temperature, humidity, pressure, timestamp_utc) VALUES ($t, $i, $a, $h, $p, $u) ON CONFLICT DO NOTHING"
+            : $"INSERT INTO {_quotedTable} (timestamp, identifier, temperature, humidity, pressure) VALUES ($t, $i, $a, $h, $p) ON CONFLICT DO NOTHING";
         var timestamp = command.Parameters.Add("$t", SqliteType.Text);
         var identifier = command.Parameters.Add("$i", SqliteType.Text);
         var temperature = command.Parameters.Add("$a", SqliteType.Real);
         var humidity = command.Parameters.Add("$h", SqliteType.Real);
         var pressure = command.Parameters.Add("$p", SqliteType.Real);
+        var utc = schema.HasUtcColumn ? command.Parameters.Add("$u", SqliteType.Text) : null;
         command.Prepare();
 
         foreach (var index in candidates)
@@ -281,6 +359,11 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
             temperature.Value = row.Temperature;
             humidity.Value = row.Humidity;
             pressure.Value = row.Pressure;
+            if (utc is not null)
+            {
+                utc.Value = row.Utc.ToString(LocalTimeFormat, CultureInfo.InvariantCulture);
+            }
+
             try
             {
                 row.Outcome = command.ExecuteNonQuery() == 1 ? RowOutcome.Inserted : RowOutcome.Duplicate;
@@ -294,11 +377,40 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         }
     }
 
+    private void UpsertSummaries(SqliteConnection connection, SqliteTransaction transaction, List<SummaryRow> summaries)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText =
+            $"INSERT INTO {_quotedSummary} (identifier, bucket_utc, readings, temperature_sum, temperature_min, temperature_max, humidity_sum, humidity_min, humidity_max, pressure_sum, pressure_min, pressure_max) "
+            + "VALUES ($i, $b, $n, $ts, $tl, $th, $hs, $hl, $hh, $ps, $pl, $ph) ON CONFLICT (identifier, bucket_utc) DO UPDATE SET readings = readings + excluded.readings, "
+            + "temperature_sum = temperature_sum + excluded.temperature_sum, temperature_min = min(temperature_min, excluded.temperature_min), temperature_max = max(temperature_max, excluded.temperature_max), "
+            + "humidity_sum = humidity_sum + excluded.humidity_sum, humidity_min = min(humidity_min, excluded.humidity_min), humidity_max = max(humidity_max, excluded.humidity_max), "
+            + "pressure_sum = pressure_sum + excluded.pressure_sum, pressure_min = min(pressure_min, excluded.pressure_min), pressure_max = max(pressure_max, excluded.pressure_max)";
+        foreach (var s in summaries)
+        {
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$i", s.Identifier);
+            command.Parameters.AddWithValue("$b", s.BucketUtc.ToString(BucketFormat, CultureInfo.InvariantCulture));
+            command.Parameters.AddWithValue("$n", s.Readings);
+            command.Parameters.AddWithValue("$ts", s.TemperatureSum);
+            command.Parameters.AddWithValue("$tl", s.TemperatureMin);
+            command.Parameters.AddWithValue("$th", s.TemperatureMax);
+            command.Parameters.AddWithValue("$hs", s.HumiditySum);
+            command.Parameters.AddWithValue("$hl", s.HumidityMin);
+            command.Parameters.AddWithValue("$hh", s.HumidityMax);
+            command.Parameters.AddWithValue("$ps", s.PressureSum);
+            command.Parameters.AddWithValue("$pl", s.PressureMin);
+            command.Parameters.AddWithValue("$ph", s.PressureMax);
+            command.ExecuteNonQuery();
+        }
+    }
+
     private void InsertDeadLetters(SqliteConnection connection, SqliteTransaction transaction, List<DeadLetter> deadLetters, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"INSERT INTO {_quotedRejectedTable} (received_at, topic, payload, payload_bytes, reason) VALUES ($r, $o, $b, $n, $w)";
+        command.CommandText = $"INSERT INTO {_quotedRejected} (received_at, topic, payload, payload_bytes, reason) VALUES ($r, $o, $b, $n, $w)";
         var receivedAt = command.Parameters.Add("$r", SqliteType.Text);
         var topic = command.Parameters.Add("$o", SqliteType.Text);
         var payload = command.Parameters.Add("$b", SqliteType.Blob);
@@ -318,7 +430,24 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         }
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    private void WarnOnce(TableSchema schema)
+    {
+        if (Interlocked.Exchange(ref _warned, 1) != 0)
+        {
+            return;
+        }
+
+        if (schema.KeyOnLocalTime)
+        {
+            Log.KeyOnLocalTime(_logger, _table, _zone, ZoneAdvice.Collisions(_zone));
+        }
+        else if (!schema.HasKey)
+        {
+            Log.SqliteMissingUniqueKey(_logger, _table);
+        }
+    }
+
+    private SqliteConnection Open()
     {
         var directory = Path.GetDirectoryName(DatabasePath);
         if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
@@ -336,7 +465,7 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         var connection = new SqliteConnection(_connectionString);
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            connection.Open();
             using var command = connection.CreateCommand();
 
             // Per connection: wait for another writer rather than fail at once, and sync every commit to disk (a
@@ -360,24 +489,26 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
         catch
         {
             Interlocked.Exchange(ref _journalChecked, 0);
-            await connection.DisposeAsync().ConfigureAwait(false);
+            connection.Dispose();
             throw;
         }
     }
 
-    private SchemaState Inspect(SqliteConnection connection)
+    private TableSchema Inspect(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText =
             "SELECT name FROM pragma_table_info($table);\n"
-            + "SELECT name FROM pragma_table_info($rejected);\n"
-            + "SELECT il.name, ii.name FROM pragma_index_list($table) AS il JOIN pragma_index_info(il.name) AS ii WHERE il.\"unique\" = 1 AND il.partial = 0;\n";
+            + "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $rejected;\n"
+            + "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $summary;\n"
+            + "SELECT il.name, ii.name FROM pragma_index_list($table) AS il JOIN pragma_index_info(il.name) AS ii WHERE il.\"unique\" = 1 AND il.partial = 0 AND il.origin <> 'pk' ORDER BY il.name, ii.seqno;\n";
         command.Parameters.AddWithValue("$table", _table);
-        command.Parameters.AddWithValue("$rejected", _rejectedTable);
+        command.Parameters.AddWithValue("$rejected", _table + TableSchema.RejectedSuffix);
+        command.Parameters.AddWithValue("$summary", _table + TableSchema.SummarySuffix);
 
-        var columns = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var rejectedExists = false;
-        var uniqueIndexes = new List<(string Index, string Column)>();
+        var columns = new List<string>();
+        var indexes = new List<(string Index, string Column)>();
+        bool rejectedExists, summaryExists;
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -386,41 +517,25 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
             }
 
             reader.NextResult();
-            while (reader.Read())
-            {
-                rejectedExists = true;
-            }
-
+            reader.Read();
+            rejectedExists = reader.GetInt64(0) > 0;
+            reader.NextResult();
+            reader.Read();
+            summaryExists = reader.GetInt64(0) > 0;
             reader.NextResult();
             while (reader.Read())
             {
-                uniqueIndexes.Add((reader.GetString(0), reader.GetString(1)));
+                indexes.Add((reader.GetString(0), reader.GetString(1)));
             }
         }
 
-        var tableExists = columns.Count > 0;
-        var missing = tableExists ? WrittenColumns.Where(c => !columns.Contains(c)).ToList() : [];
-
-        // ON CONFLICT (identifier, timestamp) needs a unique index on exactly those two columns.
-        var hasUniqueKey = uniqueIndexes
-            .GroupBy(k => k.Index, StringComparer.Ordinal)
-            .Any(index => index.Select(k => k.Column.ToUpperInvariant()).OrderBy(c => c, StringComparer.Ordinal).SequenceEqual(["IDENTIFIER", "TIMESTAMP"]));
-
-        if (tableExists)
-        {
-            Volatile.Write(ref _uniqueKey, hasUniqueKey ? UniqueKeyPresent : UniqueKeyMissing);
-            if (!hasUniqueKey && Interlocked.Exchange(ref _uniqueKeyWarned, 1) == 0)
-            {
-                Log.SqliteMissingUniqueKey(_logger, _table);
-            }
-        }
-        else
-        {
-            // The table is about to be created with the key.
-            Volatile.Write(ref _uniqueKey, UniqueKeyPresent);
-        }
-
-        return new SchemaState(tableExists, rejectedExists, missing);
+        return TableSchema.Classify(
+            _table,
+            columns,
+            indexes.GroupBy(i => i.Index, StringComparer.Ordinal).Select(g => (g.Key, (IReadOnlyCollection<string>)g.Select(i => i.Column).ToList())),
+            rejectedExists,
+            summaryExists,
+            index => $"DROP INDEX \"{index}\"");
     }
 
     private AmbientStorageException Wrap(SqliteException ex, string action)
@@ -432,7 +547,7 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
             SqliteCantOpen => " (check that the directory exists and this user may write there)",
             SqliteReadOnly => " (the file or its directory is read-only for this user)",
             SqliteCorrupt or SqliteNotADatabase => " (the file is not a usable SQLite database; move it away or choose another Database:Path)",
-            SqliteFull => " (the disk is full)",
+            SqliteFull => " (the disk is full; retried until space is freed)",
             _ => string.Empty,
         };
 
@@ -444,6 +559,4 @@ public sealed class SqliteAmbientRepository : IAmbientRepository, IDisposable
             : $"SQLite database {DatabasePath}: {action} failed: {cause}";
         return new AmbientStorageException(message, ex) { IsTransient = transient };
     }
-
-    private sealed record SchemaState(bool TableExists, bool RejectedTableExists, IReadOnlyList<string> MissingColumns);
 }

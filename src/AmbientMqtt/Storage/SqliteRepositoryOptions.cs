@@ -39,35 +39,6 @@ public sealed class SqliteRepositoryOptions : AmbientTableOptions
     /// <value>The default value is 30 seconds.</value>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Checks the settings; each problem names its configuration key (<c>Database:Path</c>,
-    /// <c>Database:Table</c>, <c>Database:TimeZone</c>, <c>Identifier</c>, <c>Database:MaxRejectedPayloadBytes</c>,
-    /// <c>Database:BusyTimeout</c>).</summary>
-    /// <param name="section">The configuration section the options were bound from, used in the messages.</param>
-    /// <returns>The problems found; empty when the settings are usable.</returns>
-    public IReadOnlyList<string> Validate(string section = "Database")
-    {
-        var errors = new List<string>();
-        if (Path is not null)
-        {
-            if (string.IsNullOrWhiteSpace(Path))
-            {
-                errors.Add($"{section}:Path: is empty; leave it out for {DefaultPath}");
-            }
-            else if (Path.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0 || Path.EndsWith('/') || Path.EndsWith(System.IO.Path.DirectorySeparatorChar))
-            {
-                errors.Add($"{section}:Path: '{Path}' is not a file path");
-            }
-        }
-
-        ValidateTable(errors, section);
-        if (BusyTimeout < TimeSpan.Zero || BusyTimeout.TotalMilliseconds > int.MaxValue)
-        {
-            errors.Add($"{section}:BusyTimeout: must be between 00:00:00 and 24.20:31:23 (got {BusyTimeout})");
-        }
-
-        return errors;
-    }
-
     /// <summary>The full path of the database file these options name.</summary>
     internal string FullPath() => System.IO.Path.GetFullPath(Path ?? DefaultPath);
 }

@@ -100,7 +100,7 @@ public sealed partial class AmbientStationTests(MqttServer mosquitto, MariaDbFix
     [InlineData("--Database:Provider=Postgres", "configuration error: Database:Provider: must be 'Sqlite' or 'MariaDb' (got 'Postgres')")]
     [InlineData("--Mqtt:Embedded=yes", "configuration error: Mqtt:Embedded: must be true or false (got 'yes')")]
     [InlineData("--Mqtt:Embedded=true --Mqtt:Host=mqtt.example.com", "configuration error: Mqtt:Host: the embedded broker listens on 127.0.0.1 only; leave Mqtt:Host out, or set Mqtt:Embedded=false to use the broker at mqtt.example.com")]
-    [InlineData("--Mqtt:Connections=4", "configuration error: Mqtt:Connections: must be 1 with the embedded broker, which has no shared subscriptions (got 4)")]
+    [InlineData("--Mqtt:Connections=4", "configuration error: Mqtt:Connections: the embedded broker has no shared subscriptions; keep Mqtt:Connections=1 and no Mqtt:SharedGroup, or use mosquitto (Mqtt:Embedded=false)")]
     [InlineData("--Mqtt:Port=70000", "configuration error: Mqtt:Port: must be between 0 (a free port) and 65535 (got 70000)")]
     public async Task BadSetting_ExitsTwoWithOneLineNamingTheKey(string arguments, string line)
     {

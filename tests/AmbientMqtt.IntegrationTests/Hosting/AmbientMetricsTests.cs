@@ -54,7 +54,7 @@ public sealed class AmbientMetricsTests(MqttServer broker, MariaDbFixture mariaD
     public async Task MeterListener_QueueOverflowsWhileTheBrokerIsAway_CountsEveryDroppedMessage()
     {
         using var meter = new MeterRecorder();
-        await using var publisher = new MqttReadingPublisher(new MqttOptions
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions
         {
             Host = "127.0.0.1",
             Port = PrivateMosquitto.FreePort(),
@@ -79,7 +79,7 @@ public sealed class AmbientMetricsTests(MqttServer broker, MariaDbFixture mariaD
     {
         await using var server = await MqttServer.StartPrivateAsync();
         using var meter = new MeterRecorder();
-        await using var publisher = new MqttReadingPublisher(new MqttOptions
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions
         {
             Host = server.Host,
             Port = server.Port,

@@ -35,7 +35,7 @@ public sealed class AmbientMqttServiceCollectionExtensionsTests(MqttServer broke
     [InlineData("Database:Table", "Ambient; DROP TABLE Ambient", "Database:Table: 'Ambient; DROP TABLE Ambient' is not allowed")]
     [InlineData("Database:TimeZone", "Mars/Olympus_Mons", "Database:TimeZone: 'Mars/Olympus_Mons' is not a known time zone")]
     [InlineData("Identifier", "an-identifier-that-is-far-too-long-for-the-column-of-sixty-four-chars", "Identifier: is 69 characters long; the table holds at most 64")]
-    [InlineData("Ingest:MaxBatchSize", "0", "Ingest:MaxBatchSize: must be at least 1 (got 0)")]
+    [InlineData("Ingest:MaxBatchSize", "0", "Ingest:MaxBatchSize: must be between 1 and 10000 (got 0)")]
     public async Task StartAsync_BadSetting_FailsWithOneLineNamingTheKey(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?>

@@ -53,7 +53,7 @@ internal static class Load
     /// <summary>Publishes through the library's own publisher (which queues while the broker is away) at a steady pace.</summary>
     public static async Task<MqttReadingPublisher> PublishPacedAsync(string host, int port, string topic, IReadOnlyList<AmbientReading> readings, TimeSpan every, CancellationToken cancellationToken = default)
     {
-        var publisher = new MqttReadingPublisher(new MqttOptions
+        var publisher = new MqttReadingPublisher(new MqttPublisherOptions
         {
             Host = host,
             Port = port,

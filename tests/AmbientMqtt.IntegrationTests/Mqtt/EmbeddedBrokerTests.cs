@@ -52,14 +52,14 @@ public sealed class EmbeddedBrokerTests
     {
         await using var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { Port = 0 });
         await broker.StartAsync(Ct);
-        var subscriberOptions = Options(broker, "station-sub");
+        var subscriberOptions = Options<MqttSubscriberOptions>(broker, "station-sub");
         await using (var away = new MqttReadingSubscriber(subscriberOptions))
         {
             await away.StartAsync(Ct);
         }
 
         var readings = Load.Readings(20);
-        await using (var publisher = new MqttReadingPublisher(Options(broker, "station-pub")))
+        await using (var publisher = new MqttReadingPublisher(Options<MqttPublisherOptions>(broker, "station-pub")))
         {
             await publisher.StartAsync(Ct);
             foreach (var reading in readings)
@@ -85,7 +85,7 @@ public sealed class EmbeddedBrokerTests
         const int Count = 3000;
         await using var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { Port = 0, MaxPendingMessagesPerClient = maxPending });
         await broker.StartAsync(Ct);
-        var subscriberOptions = Options(broker, "station-sub");
+        var subscriberOptions = Options<MqttSubscriberOptions>(broker, "station-sub");
         await using (var away = new MqttReadingSubscriber(subscriberOptions))
         {
             await away.StartAsync(Ct);
@@ -111,7 +111,8 @@ public sealed class EmbeddedBrokerTests
         }
     }
 
-    private static MqttOptions Options(EmbeddedBroker broker, string clientId) => new()
+    private static T Options<T>(EmbeddedBroker broker, string clientId)
+        where T : MqttConnectionOptions, new() => new()
     {
         Host = broker.Host,
         Port = broker.Port,

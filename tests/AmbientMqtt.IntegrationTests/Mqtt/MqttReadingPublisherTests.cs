@@ -13,7 +13,7 @@ public sealed class MqttReadingPublisherTests(MqttServer broker)
         broker.RequireAvailable();
         var topic = $"test/{Guid.NewGuid():N}";
         await using var collector = await MqttCollector.StartAsync(broker.Host, broker.Port, topic);
-        await using var publisher = new MqttReadingPublisher(new MqttOptions { Host = broker.Host, Port = broker.Port, Topic = topic });
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions { Host = broker.Host, Port = broker.Port, Topic = topic });
         var reading = new AmbientReading(Instant.FromUtc(2024, 10, 7, 23, 54, 50).PlusNanoseconds(547_143_000), 26.72680231416598, 57.53434981211512, 997.8079720341007);
         var connected = 0;
         publisher.Connected += (_, e) => connected += e.ResultCode == 0 ? 1 : 100;
@@ -36,7 +36,7 @@ public sealed class MqttReadingPublisherTests(MqttServer broker)
         const string Topic = "test/queue";
         await using var collector = await MqttCollector.StartAsync(server.Host, server.Port, Topic);
         await server.StopAsync();
-        await using var publisher = new MqttReadingPublisher(new MqttOptions
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions
         {
             Host = server.Host,
             Port = server.Port,
@@ -67,7 +67,7 @@ public sealed class MqttReadingPublisherTests(MqttServer broker)
     {
         await using var server = await MqttServer.StartPrivateAsync();
         await server.StopAsync();
-        await using var publisher = new MqttReadingPublisher(new MqttOptions { Host = server.Host, Port = server.Port, Topic = "t" });
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions { Host = server.Host, Port = server.Port, Topic = "t" });
         await publisher.StartAsync(TestContext.Current.CancellationToken);
 
         await publisher.PublishAsync("x"u8.ToArray(), TestContext.Current.CancellationToken);
@@ -81,7 +81,7 @@ public sealed class MqttReadingPublisherTests(MqttServer broker)
     [Fact]
     public void Constructor_BadOption_NamesTheKey()
     {
-        var act = () => new MqttReadingPublisher(new MqttOptions { Qos = 3 });
+        var act = () => new MqttReadingPublisher(new MqttPublisherOptions { Qos = 3 });
 
         act.Should().Throw<ArgumentException>().WithMessage("Mqtt:Qos: must be 0, 1 or 2 (got 3)*");
     }

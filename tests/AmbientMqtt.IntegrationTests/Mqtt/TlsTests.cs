@@ -22,7 +22,7 @@ public sealed class TlsTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         await using var broker = await MqttServer.StartPrivateAsync(WriteCertificates());
         var topic = $"tls/{Guid.NewGuid():N}";
-        var options = new MqttOptions
+        var options = new MqttSubscriberOptions
         {
             Host = "localhost",
             Port = broker.Port,
@@ -34,7 +34,7 @@ public sealed class TlsTests : IDisposable
         };
         await using var subscriber = new MqttReadingSubscriber(options);
         await subscriber.StartAsync(ct);
-        await using var publisher = new MqttReadingPublisher(new MqttOptions
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions
         {
             Host = "localhost",
             Port = broker.Port,
@@ -73,7 +73,7 @@ public sealed class TlsTests : IDisposable
         await using var broker = await MqttServer.StartPrivateAsync(WriteCertificates());
         var logger = new CapturingLogger<MqttReadingSubscriber>();
         await using var subscriber = new MqttReadingSubscriber(
-            new MqttOptions { Host = "localhost", Port = broker.Port, UseTls = true, ClientId = $"tls-{Guid.NewGuid():N}" },
+            new MqttSubscriberOptions { Host = "localhost", Port = broker.Port, UseTls = true, ClientId = $"tls-{Guid.NewGuid():N}" },
             logger);
 
         await subscriber.StartAsync(ct);
@@ -88,7 +88,7 @@ public sealed class TlsTests : IDisposable
         var path = Path.Combine(_directory, "not-a-cert.pem");
         File.WriteAllText(path, "hello");
 
-        var act = () => new MqttReadingSubscriber(new MqttOptions { UseTls = true, CaFile = path });
+        var act = () => new MqttReadingSubscriber(new MqttSubscriberOptions { UseTls = true, CaFile = path });
 
         act.Should().Throw<ArgumentException>().WithMessage("*Mqtt:CaFile*holds no PEM certificate*");
     }

@@ -139,7 +139,7 @@ public sealed class AmbientMqttPackageTests(PackedLibrary packed, MqttServer bro
 
         var count = int.Parse(args[3]);
         var sensor = new SimulatedSensor(seed: 7);
-        await using var publisher = new MqttReadingPublisher(new MqttOptions
+        await using var publisher = new MqttReadingPublisher(new MqttPublisherOptions
         {
             Host = args[0],
             Port = int.Parse(args[1]),

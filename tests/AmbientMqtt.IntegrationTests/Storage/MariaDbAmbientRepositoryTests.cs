@@ -17,7 +17,7 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture) : Ambi
         "SELECT DATE_FORMAT(timestamp, '%Y-%m-%d %H:%i:%s.%f'), identifier, temperature, humidity, pressure FROM `Ambient` ORDER BY row_id";
 
     [Fact]
-    public async Task EnsureSchemaAsync_EmptyDatabase_CreatesTableWithUniqueKeyAndDeadLetterTable()
+    public async Task EnsureSchemaAsync_EmptyDatabase_CreatesTableKeyedOnTheInstantDeadLetterAndSummaryTables()
     {
         await using var db = await fixture.CreateDatabaseAsync(Ct);
         var repository = new MariaDbAmbientRepository(db.DataSource, new MariaDbRepositoryOptions());
@@ -34,6 +34,19 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture) : Ambi
             "Ambient temperature double YES",
             "Ambient humidity double YES",
             "Ambient pressure double YES",
+            "Ambient timestamp_utc datetime(6) NO",
+            "Ambient_5m identifier varchar(64) NO",
+            "Ambient_5m bucket_utc datetime NO",
+            "Ambient_5m readings int(10) unsigned NO",
+            "Ambient_5m temperature_sum double NO",
+            "Ambient_5m temperature_min double NO",
+            "Ambient_5m temperature_max double NO",
+            "Ambient_5m humidity_sum double NO",
+            "Ambient_5m humidity_min double NO",
+            "Ambient_5m humidity_max double NO",
+            "Ambient_5m pressure_sum double NO",
+            "Ambient_5m pressure_min double NO",
+            "Ambient_5m pressure_max double NO",
             "Ambient_rejected row_id bigint(20) unsigned NO auto_increment",
             "Ambient_rejected received_at datetime(6) NO",
             "Ambient_rejected topic varchar(255) NO",
@@ -43,7 +56,9 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture) : Ambi
 
         var uniqueKey = await db.QueryAsync(
             $"SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '{db.Name}' AND TABLE_NAME = 'Ambient' AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' ORDER BY SEQ_IN_INDEX");
-        uniqueKey.Select(k => $"{k[0]}.{k[1]}").Should().Equal("ux_identifier_timestamp.identifier", "ux_identifier_timestamp.timestamp");
+        uniqueKey.Select(k => $"{k[0]}.{k[1]}").Should().Equal("ux_identifier_timestamp_utc.identifier", "ux_identifier_timestamp_utc.timestamp_utc");
+        (await db.QueryAsync($"SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{db.Name}' AND COLUMN_NAME = 'identifier' ORDER BY TABLE_NAME"))
+            .Select(r => r[0]).Should().Equal("utf8mb4_nopad_bin", "utf8mb4_nopad_bin");
 
         var tables = await db.QueryAsync($"SELECT TABLE_NAME, ENGINE, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{db.Name}' ORDER BY TABLE_NAME");
         tables.Should().AllSatisfy(t =>
@@ -55,23 +70,26 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture) : Ambi
     }
 
     [Fact]
-    public async Task WriteBatchAsync_IdentifiersEqualUnderTableCollation_ReportsSecondAsDuplicate()
+    public async Task WriteBatchAsync_IdentifiersDifferingOnlyInCaseAccentOrTrailingSpace_AreDistinctNodes()
     {
         await using var db = await fixture.CreateDatabaseAsync(Ct);
         var repository = await CreateRepositoryAsync(db);
 
-        // utf8mb4's default collation ignores case and trailing spaces, so the unique key sees one reading three times.
+        // utf8mb4's default collation would take these for one node and drop all but the first reading; the table's
+        // identifier column compares exactly (utf8mb4_nopad_bin), as SQLite does.
         var result = await repository.WriteBatchAsync(
             [
                 Reading("2024-10-09T06:30:59Z", 1, 2, 3, "Node-7"),
                 Reading("2024-10-09T06:30:59Z", 4, 5, 6, "node-7"),
-                Reading("2024-10-09T06:30:59Z", 7, 8, 9, "NODE-7 "),
+                Reading("2024-10-09T06:30:59Z", 7, 8, 9, "Node-7 "),
+                Reading("2024-10-09T06:30:59Z", 1, 1, 1, "café"),
+                Reading("2024-10-09T06:30:59Z", 2, 2, 2, "cafe"),
             ],
             [],
             Ct);
 
-        result.Rows.Select(r => r.Outcome).Should().Equal(RowOutcome.Inserted, RowOutcome.Duplicate, RowOutcome.Duplicate);
-        (await db.QueryAsync(SelectRows)).Should().ContainSingle().Which.Should().Equal("2024-10-09 15:30:59.000000", "Node-7", 1.0, 2.0, 3.0);
+        result.Rows.Select(r => r.Outcome).Should().AllBeEquivalentTo(RowOutcome.Inserted);
+        (await db.QueryAsync(SelectRows)).Select(r => r[1]).Should().Equal("Node-7", "node-7", "Node-7 ", "café", "cafe");
     }
 
     [Fact]
@@ -128,7 +146,7 @@ public sealed class MariaDbAmbientRepositoryTests(MariaDbFixture fixture) : Ambi
         await using var blocker = await db.DataSource.OpenConnectionAsync(Ct);
         await using var blockerTransaction = await blocker.BeginTransactionAsync(Ct);
         await using (var insert = new MySqlCommand(
-            "INSERT INTO `Ambient` (timestamp, identifier, temperature) VALUES ('2024-10-09 15:30:59', 'tochigi_iot_899', 99)", blocker, blockerTransaction))
+            "INSERT INTO `Ambient` (timestamp, identifier, temperature, timestamp_utc) VALUES ('2024-10-09 15:30:59', 'tochigi_iot_899', 99, '2024-10-09 06:30:59')", blocker, blockerTransaction))
         {
             await insert.ExecuteNonQueryAsync(Ct);
         }

@@ -35,6 +35,19 @@ public sealed class SqliteAmbientRepositoryTests : AmbientRepositoryTests
                 "Ambient temperature REAL 0 0",
                 "Ambient humidity REAL 0 0",
                 "Ambient pressure REAL 0 0",
+                "Ambient timestamp_utc TEXT 1 0",
+                "Ambient_5m identifier TEXT 1 1",
+                "Ambient_5m bucket_utc TEXT 1 2",
+                "Ambient_5m readings INTEGER 1 0",
+                "Ambient_5m temperature_sum REAL 1 0",
+                "Ambient_5m temperature_min REAL 1 0",
+                "Ambient_5m temperature_max REAL 1 0",
+                "Ambient_5m humidity_sum REAL 1 0",
+                "Ambient_5m humidity_min REAL 1 0",
+                "Ambient_5m humidity_max REAL 1 0",
+                "Ambient_5m pressure_sum REAL 1 0",
+                "Ambient_5m pressure_min REAL 1 0",
+                "Ambient_5m pressure_max REAL 1 0",
                 "Ambient_rejected row_id INTEGER 0 1",
                 "Ambient_rejected received_at TEXT 1 0",
                 "Ambient_rejected topic TEXT 1 0",
@@ -42,7 +55,7 @@ public sealed class SqliteAmbientRepositoryTests : AmbientRepositoryTests
                 "Ambient_rejected payload_bytes INTEGER 1 0",
                 "Ambient_rejected reason TEXT 1 0");
         (await QueryAsync(connection, "SELECT ii.name FROM pragma_index_list('Ambient') AS il JOIN pragma_index_info(il.name) AS ii WHERE il.\"unique\" = 1 ORDER BY ii.seqno"))
-            .Select(r => r[0]).Should().Equal("identifier", "timestamp");
+            .Select(r => r[0]).Should().Equal("identifier", "timestamp_utc");
         (await QueryAsync(connection, "SELECT sql FROM sqlite_master WHERE name = 'Ambient'")).Single()[0].As<string>()
             .Should().Contain("AUTOINCREMENT").And.Contain("CHECK (length(identifier) <= 64)");
         (await QueryAsync(connection, "SELECT COUNT(*) FROM Ambient")).Single()[0].Should().Be(0L);

@@ -159,7 +159,7 @@ public sealed class AmbientPayloadTests
 
         AmbientPayload.TryDecode(payload, out _, out var error).Should().BeFalse();
 
-        error.Should().Be("payload is not UTF-8 text");
+        error.Should().Be("payload is not UTF-8 text (invalid byte 0xFF at byte 1)");
     }
 
     [Fact]

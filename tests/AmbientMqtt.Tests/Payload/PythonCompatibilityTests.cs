@@ -20,17 +20,24 @@ public sealed class PythonCompatibilityTests
             new AmbientReading(Instant.FromUtc(2024, 10, 7, 23, 54, 50).PlusNanoseconds(547_143_000), 26.72680231416598, 57.53434981211512, 997.8079720341007),
             new AmbientReading(Instant.FromUtc(2025, 1, 1, 0, 0), -12.5, 0.0, 1013.25, "tochigi_iot_899"),
             new AmbientReading(Instant.FromUtc(2030, 6, 30, 12, 0, 1).PlusNanoseconds(1_000), 0.1 + 0.2, 99.99999999999999, 300.00000000000006, "ノード\"1\""),
+            new AmbientReading(Instant.FromUtc(2024, 10, 9, 6, 30, 59).PlusNanoseconds(927_507_000), 25.87, 45.86, 996.93, "tochigi_iot_899", 1204),
+            new AmbientReading(Instant.FromUtc(1, 1, 1, 0, 0), 1e-05, 25.0, 1100.0, Sequence: long.MaxValue),
         };
         var input = string.Join('\n', readings.Select(r => AmbientPayload.EncodeToString(r))) + "\n";
 
-        // What mqtt_ambient_sub.py does with each message, then each value printed with repr().
+        // What mqtt_ambient_sub.py's on_message does with each message (which ignores identifier and seq), then each
+        // value printed with repr(), and the two extra fields as json read them.
         const string Script = """
             import sys, json
+            from datetime import timezone, timedelta
             from dateutil import parser
+            JST = timezone(timedelta(hours=9))  # pytz's Asia/Tokyo, +09:00 since 1951
             for line in sys.stdin:
-                m = json.loads(line)
-                ts = parser.parse(m['timestamp'])
-                print(ts.utcoffset().total_seconds(), ts.strftime('%Y-%m-%dT%H:%M:%S.%f'), repr(m['temperature']), repr(m['humidity']), repr(m['pressure']), m.get('identifier'), sep='|')
+                json_msg = json.loads(line.encode('utf-8'))
+                ts = json_msg['timestamp']
+                new_data = {'timestamp': parser.parse(ts).astimezone(JST), 'temperature': json_msg['temperature'], 'humidity': json_msg['humidity'], 'pressure': json_msg['pressure']}
+                utc = parser.parse(ts)
+                print(utc.utcoffset().total_seconds(), utc.replace(tzinfo=None).isoformat(timespec='microseconds'), repr(new_data['temperature']), repr(new_data['humidity']), repr(new_data['pressure']), json_msg.get('identifier'), repr(json_msg.get('seq')), sep='|')
             """;
         var output = await RunAsync(python, Script, input);
 
@@ -45,8 +52,86 @@ public sealed class PythonCompatibilityTests
             double.Parse(fields[3], CultureInfo.InvariantCulture).Should().Be(readings[i].Humidity);
             double.Parse(fields[4], CultureInfo.InvariantCulture).Should().Be(readings[i].Pressure);
             fields[5].Should().Be(readings[i].Identifier ?? "None");
+            fields[6].Should().Be(readings[i].Sequence?.ToString(CultureInfo.InvariantCulture) ?? "None", "json reads seq as a Python int");
         }
     }
+
+    /// <summary>Edge payloads, read by the tutorial's subscriber (json.loads of the bytes, the four fields, dateutil,
+    /// the conversion to Japan's time) and by ours: where both agree, and the few places they differ on purpose.</summary>
+    public static readonly TheoryData<string, bool, bool> EdgePayloads = new()
+    {
+        // A byte order mark: json.loads skips it when given bytes, and so do we.
+        { "\uFEFF" + Reading("\"2024-10-07T23:54:50Z\"", string.Empty), true, true },
+
+        // An extra field nested 511 levels deep: both read the reading.
+        { Reading("\"2024-10-07T23:54:50Z\"", $", \"note\": {new string('[', 511)}{new string(']', 511)}"), true, true },
+
+        // 100,000 '[': CPython's json gives up with RecursionError, we at 512 levels.
+        { Reading("\"2024-10-07T23:54:50Z\"", $", \"note\": {new string('[', 100_000)}{new string(']', 100_000)}"), false, false },
+
+        // Lone surrogates in an extra field's name and value: ignored by both.
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"\\udc00x\": \"\\ud800\""), true, true },
+
+        // seq that is not a count, and identifier with seq: both keep the reading.
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"identifier\": \"node-7\", \"seq\": 1.5"), true, true },
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"seq\": \"7\""), true, true },
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"seq\": -1"), true, true },
+
+        // The first and last instants both accept (Python's astimezone(JST) of 9999-12-31T23:59:59Z overflows: its
+        // subscriber cannot place the very last hours of year 9999 in Japan, our table can keep them in UTC).
+        { Reading("\"0001-01-01T14:00:00+14:00\"", string.Empty), true, true },
+        { Reading("\"9999-12-31T14:59:59.999999Z\"", string.Empty), true, true },
+        { Reading("\"9999-12-31T23:59:59.999999Z\"", string.Empty), true, false },
+
+        // Instants outside the years 1 to 9999 in UTC: Python's datetime cannot hold them either.
+        { Reading("\"0001-01-01T00:00:00+14:00\"", string.Empty), false, false },
+        { Reading("\"9999-12-31T23:59:59-12:00\"", string.Empty), false, false },
+
+        // A duplicated field: json.loads keeps the last value, we refuse the payload (see AmbientPayload's remarks).
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"temperature\": 99"), false, true },
+
+        // A lone surrogate in the identifier: json reads it, but no UTF-8 column can store it; we refuse it.
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"identifier\": \"\\ud800\""), false, true },
+
+        // A line break in the identifier: Python stores it, we refuse it (it would forge a line of the console's output).
+        { Reading("\"2024-10-07T23:54:50Z\"", ", \"identifier\": \"node\\n7\""), false, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(EdgePayloads))]
+    public async Task PythonSubscriberAndOurs_EdgePayloads_AgreeWhereTheyShould(string payload, bool weAccept, bool pythonAccepts)
+    {
+        var python = FindPythonWithDateutil();
+        const string Script = """
+            import sys, json
+            from datetime import timezone, timedelta
+            from dateutil import parser
+            JST = timezone(timedelta(hours=9))
+            sys.setrecursionlimit(1000)
+            try:
+                json_msg = json.loads(bytes.fromhex(sys.stdin.read().strip()))
+                ts = json_msg['timestamp']
+                temp, hum, press = json_msg['temperature'], json_msg['humidity'], json_msg['pressure']
+                date_jst = parser.parse(ts).astimezone(JST)
+                print('ok', repr(temp), sep='|')
+            except Exception as e:
+                print('error', type(e).__name__, sep='|')
+            """;
+        var bytes = Encoding.UTF8.GetBytes(payload);
+
+        var output = await RunAsync(python, Script, Convert.ToHexString(bytes));
+        var ours = AmbientPayload.TryDecode(bytes, out var reading, out var error);
+
+        ours.Should().Be(weAccept, error);
+        output.StartsWith("ok|", StringComparison.Ordinal).Should().Be(pythonAccepts, output);
+        if (weAccept && pythonAccepts)
+        {
+            output.Trim().Should().Be("ok|" + reading.Temperature.ToString("R", CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static string Reading(string timestamp, string extra) =>
+        $$"""{"timestamp": {{timestamp}}, "temperature": 26.5, "humidity": 57.5, "pressure": 997.75{{extra}}}""";
 
     [Fact]
     public async Task PythonPublisher_WritesPayloadsWeRead_ToTheSameValues()

@@ -111,10 +111,10 @@ public sealed class PublishingPipelineTests
 
         public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-        public ValueTask PublishAsync(AmbientReading reading, CancellationToken cancellationToken = default)
+        public ValueTask<AmbientReading> PublishAsync(AmbientReading reading, CancellationToken cancellationToken = default)
         {
             _readings.Enqueue(reading);
-            return ValueTask.CompletedTask;
+            return ValueTask.FromResult(reading);
         }
 
         public Task<bool> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default) => Task.FromResult(true);

@@ -1,15 +1,17 @@
 using System.Globalization;
 using System.Text;
 
-namespace AmbientMqtt.Samples;
+namespace AmbientMqtt.Ingest;
 
 /// <summary>
-/// The tutorial's per-row lines, written through one buffer flushed per batch. When rows come faster than a person reads
+/// The tutorial's per-row lines (<c>●NEW_DATA:  {…}</c> and <c> クエリを実行しました。(1 row affected.)</c>, as
+/// <c>mqtt_bme280_insert01.py</c> prints them), for a program that shows what it stores: give it the
+/// <see cref="IngestPipeline.BatchCommitted"/> events. Written through one buffer flushed per batch. When rows come faster than a person reads
 /// (a large batch, or more than <see cref="PerSecondLimit"/> rows in a second: a backlog being drained, a burst) the
 /// batches of each <see cref="SummaryInterval"/> get one summary line together, so printing never costs throughput; the
 /// last batch of a burst is reported at once.
 /// </summary>
-internal sealed class RowPrinter : IDisposable
+public sealed class TutorialRowPrinter : IDisposable
 {
     private const int PerRowLimit = 20;
     private const int PerSecondLimit = 50;
@@ -29,12 +31,16 @@ internal sealed class RowPrinter : IDisposable
     private StoredRow? _pendingLast;
     private long _summaryDue = long.MaxValue;
 
-    public RowPrinter(Stream stdout)
+    /// <summary>Initializes a printer.</summary>
+    /// <param name="stdout">Where the lines go (<c>Console.OpenStandardOutput()</c>), as UTF-8.</param>
+    public TutorialRowPrinter(Stream stdout)
     {
         _writer = new StreamWriter(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-        _summaryTimer = new Timer(static s => ((RowPrinter)s!).PrintPendingSummary(), this, Timeout.Infinite, Timeout.Infinite);
+        _summaryTimer = new Timer(static s => ((TutorialRowPrinter)s!).PrintPendingSummary(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
+    /// <summary>Writes a line of the program's own between the rows (a summary pending is written first).</summary>
+    /// <param name="text">The line.</param>
     public void Line(string text)
     {
         lock (_gate)
@@ -45,6 +51,7 @@ internal sealed class RowPrinter : IDisposable
         }
     }
 
+    /// <summary>Writes a committed batch: a line pair per row, or a summary of many rows.</summary>
     /// <param name="result">The batch.</param>
     /// <param name="moreWaiting">More messages are already waiting: a summary may wait for the next batches; otherwise
     /// (the burst is over, or the pipeline keeps up) it is written at once.</param>
@@ -109,6 +116,7 @@ internal sealed class RowPrinter : IDisposable
         }
     }
 
+    /// <summary>Writes what is pending and flushes.</summary>
     public void Dispose()
     {
         _summaryTimer.Dispose();
@@ -145,12 +153,49 @@ internal sealed class RowPrinter : IDisposable
     }
 
     private static string Describe(StoredRow row)
-        => string.Create(CultureInfo.InvariantCulture, $"{{'timestamp': '{row.Timestamp:yyyy-MM-dd HH:mm:ss.ffffffzzz}', 'identifier': '{row.Identifier}', 'temperature': {Py(row.Temperature)}, 'humidity': {Py(row.Humidity)}, 'pressure': {Py(row.Pressure)}}}");
+        => string.Create(CultureInfo.InvariantCulture, $"{{'timestamp': '{row.Timestamp:yyyy-MM-dd HH:mm:ss.ffffffzzz}', 'identifier': {PyString(row.Identifier)}, 'temperature': {Py(row.Temperature)}, 'humidity': {Py(row.Humidity)}, 'pressure': {Py(row.Pressure)}}}");
+
+    // Python's repr of a str: quoted, a quote, a backslash and control characters escaped, so that a node's identifier
+    // (which a payload may set) can never start a line of its own or pass for another row.
+    private static string PyString(string text)
+    {
+        var quote = text.Contains('\'', StringComparison.Ordinal) && !text.Contains('"', StringComparison.Ordinal) ? '"' : '\'';
+        var builder = new StringBuilder(text.Length + 2).Append(quote);
+        foreach (var c in text)
+        {
+            switch (c)
+            {
+                case '\\':
+                    builder.Append("\\\\");
+                    break;
+                case '\n':
+                    builder.Append("\\n");
+                    break;
+                case '\r':
+                    builder.Append("\\r");
+                    break;
+                case '\t':
+                    builder.Append("\\t");
+                    break;
+                case var q when q == quote:
+                    builder.Append('\\').Append(q);
+                    break;
+                case var control when char.IsControl(control) || control is '\u2028' or '\u2029':
+                    builder.Append(control <= '\u00ff' ? "\\x" : "\\u").Append(((int)control).ToString(control <= '\u00ff' ? "x2" : "x4", CultureInfo.InvariantCulture));
+                    break;
+                default:
+                    builder.Append(c);
+                    break;
+            }
+        }
+
+        return builder.Append(quote).ToString();
+    }
 
     // Python's repr of a float: 46.0, not 46.
     private static string Py(double value)
     {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
+        var text = value.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e');
+        return text.Contains('.', StringComparison.Ordinal) || text.Contains('e', StringComparison.Ordinal) ? text : text + ".0";
     }
 }

@@ -1,0 +1,20 @@
+namespace AmbientMqtt.Mqtt;
+
+/// <summary>
+/// Settings of <see cref="MqttReadingPublisher"/>: the broker (<see cref="MqttConnectionOptions"/>), the node it speaks
+/// for, and what it keeps while the broker is away. Bound to the <c>Mqtt</c> configuration section, and
+/// <see cref="Identifier"/> to <c>Publish:Identifier</c>.
+/// </summary>
+public sealed class MqttPublisherOptions : MqttConnectionOptions
+{
+    /// <summary>Gets or sets the node's identifier: what <c>{identifier}</c> in <see cref="MqttConnectionOptions.Topic"/>
+    /// and <see cref="MqttConnectionOptions.AvailabilityTopic"/> becomes. Required when a topic holds the placeholder.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? Identifier { get; set; }
+
+    /// <summary>Gets or sets how many messages are kept in memory while the broker is unreachable; when full, the
+    /// oldest is dropped (and counted in the log). With a spool (<c>Publish:SpoolPath</c>) the spool's bound applies
+    /// instead.</summary>
+    /// <value>The default value is <c>100000</c> (almost six days of readings at one every 5 seconds).</value>
+    public int QueueCapacity { get; set; } = 100_000;
+}
