@@ -9,6 +9,9 @@
 //   dashboard: 10 nodes × 30 days of a reading per 5 s in a private MariaDB and a SQLite file, the dashboard's requests
 //           over HTTP (30-day and 24-hour views, CSV of a day). See DashboardBenchmark.cs.
 //           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- dashboard --runs 20
+//   footprint: RSS idle and under a burst, start-up time and package size of the four samples, framework-dependent,
+//           self-contained and Native AOT (FootprintBenchmark.cs).
+//           dotnet run -c Release --project benchmarks/AmbientMqtt.Benchmarks -- footprint --runs 2
 //   scaleout: rows/s with 1, 2 and 3 MqttInsert processes on one shared group, and standby subscribers' cost. See
 //           ScaleOutBenchmark.cs.
 using AmbientMqtt.Benchmarks;
@@ -17,6 +20,11 @@ using BenchmarkDotNet.Running;
 if (args.Length > 0 && args[0] == "dashboard")
 {
     return await DashboardBenchmark.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "footprint")
+{
+    return await FootprintBenchmark.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "scaleout")

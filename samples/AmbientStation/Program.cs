@@ -15,7 +15,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MySqlConnector;
 
-var builder = Host.CreateApplicationBuilder(args).UseAmbientConsole();
+// Settings beside the program (appsettings.json), whatever the current directory.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory }).UseAmbientConsole();
 
 // This program's defaults, first, so that appsettings.json, the environment and the command line override them.
 builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource

@@ -9,7 +9,8 @@ using AmbientMqtt.Publishing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-var builder = Host.CreateApplicationBuilder(args).UseAmbientConsole();
+// Settings beside the program (appsettings.json), whatever the current directory.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory }).UseAmbientConsole();
 builder.Services
     .AddAmbientSensor(builder.Configuration)          // Sensor:Kind, Sensor:BusId, Sensor:Address, offsets
     .AddAmbientMqttPublisher(builder.Configuration)   // Mqtt:Host, Mqtt:Port, Mqtt:Topic, …

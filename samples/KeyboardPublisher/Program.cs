@@ -6,7 +6,8 @@ using AmbientMqtt.Mqtt;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-var builder = Host.CreateApplicationBuilder(args).UseAmbientConsole();
+// Settings beside the program (appsettings.json), whatever the current directory.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory }).UseAmbientConsole();
 builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
 {
     // The tutorial's topic for this program; any other source overrides it.

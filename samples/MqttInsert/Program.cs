@@ -11,7 +11,8 @@ using AmbientMqtt.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-var builder = Host.CreateApplicationBuilder(args).UseAmbientConsole();
+// Settings beside the program (appsettings.json), whatever the current directory.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory }).UseAmbientConsole();
 if (!bool.TryParse(builder.Configuration["Mqtt:Embedded"] ?? "false", out var embedded))
 {
     Console.Error.WriteLine($"configuration error: Mqtt:Embedded: must be true or false (got '{builder.Configuration["Mqtt:Embedded"]}')");

@@ -60,7 +60,7 @@ public static class AmbientMqttServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         AddOptions<Bme280Options>(services, configuration, SensorSection, static (c, o) => c.Bind(o), SensorOptionsValidator.Instance);
-        AddOptions<SensorOptions>(services, configuration, SensorSection, static (c, o) => c.Bind(o), SensorOptionsValidator.Instance);
+        AddOptions<SensorOptions>(services, configuration, SensorSection, BindSensor, SensorOptionsValidator.Instance);
         return AddAmbientSensorCore(services);
     }
 
@@ -317,6 +317,26 @@ public static class AmbientMqttServiceCollectionExtensions
         return AddAmbientIngestCore(services);
     }
 
+    /// <summary><c>Sensor:Address</c> as the tutorial and i2cdetect write it (<c>0x76</c>), or in decimal (118).</summary>
+    private static void BindSensor(IConfiguration section, SensorOptions options)
+    {
+        var raw = section[nameof(SensorOptions.Address)]?.Trim();
+        if (raw is not null && raw.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            && int.TryParse(raw.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var address))
+        {
+            // The source-generated binder reads whole numbers in decimal only: bind the rest, then the address.
+            var rest = new ConfigurationBuilder()
+                .AddInMemoryCollection(section.AsEnumerable(makePathsRelative: true)
+                    .Where(kv => !kv.Key.Equals(nameof(SensorOptions.Address), StringComparison.OrdinalIgnoreCase)))
+                .Build();
+            rest.Bind(options);
+            options.Address = address;
+            return;
+        }
+
+        section.Bind(options);
+    }
+
     private static IServiceCollection AddAmbientSensorCore(IServiceCollection services)
     {
         services.TryAddSingleton(sp =>
@@ -423,13 +443,13 @@ public static class AmbientMqttServiceCollectionExtensions
         return services;
     }
 
-    private static void AddHostedOnce<TService>(IServiceCollection services)
+    private static void AddHostedOnce<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TService>(IServiceCollection services)
         where TService : class, Microsoft.Extensions.Hosting.IHostedService
         => services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, TService>());
 
     /// <summary>Binds <paramref name="section"/> (when configuration is given), applies <paramref name="configure"/>,
     /// and registers the options type's one validator, run when the host starts.</summary>
-    private static void AddOptions<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(
+    private static void AddOptions<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(
         IServiceCollection services,
         IConfiguration? configuration,
         string section,

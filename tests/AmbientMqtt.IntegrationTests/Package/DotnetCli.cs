@@ -12,7 +12,12 @@ internal static class DotnetCli
     /// <summary>Arguments that keep a build from leaving server processes behind.</summary>
     public static readonly string[] NoServers = ["-nodeReuse:false", "-p:UseSharedCompilation=false"];
 
-    public static async Task<CliResult> RunAsync(string workingDirectory, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string>? environment = null)
+    /// <param name="workingDirectory">Where it runs.</param>
+    /// <param name="arguments">The arguments.</param>
+    /// <param name="timeout">How long it may take.</param>
+    /// <param name="environment">Variables to set.</param>
+    /// <param name="stopAfter">For a program that runs until stopped: the output line after which it gets SIGTERM.</param>
+    public static async Task<CliResult> RunAsync(string workingDirectory, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string>? environment = null, Func<string, bool>? stopAfter = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -49,7 +54,15 @@ internal static class DotnetCli
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        var stopped = 0;
+        process.OutputDataReceived += (_, e) =>
+        {
+            Append(output, e.Data);
+            if (stopAfter is not null && e.Data is { } line && stopAfter(line) && Interlocked.Exchange(ref stopped, 1) == 0)
+            {
+                Infrastructure.Signals.Terminate(process.Id);
+            }
+        };
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         var clock = Stopwatch.StartNew();
         process.Start();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Xml.Linq;
 using AmbientMqtt.IntegrationTests.Infrastructure;
 
 namespace AmbientMqtt.IntegrationTests.Package;
@@ -53,15 +54,15 @@ public sealed class PackedLibrary : IAsyncLifetime
     /// <summary>A nuget.config with this feed first, then the repository's own sources.</summary>
     public string NugetConfig()
     {
-        var repository = System.Xml.Linq.XDocument.Load(Path.Combine(SampleProcess.RepositoryRoot(), "nuget.config"));
-        var upstream = repository.Descendants("packageSources").Elements("add").Select(e => new System.Xml.Linq.XElement(e)).ToList();
-        return new System.Xml.Linq.XDocument(
-            new System.Xml.Linq.XElement(
+        var repository = XDocument.Load(Path.Combine(SampleProcess.RepositoryRoot(), "nuget.config"));
+        var upstream = repository.Descendants("packageSources").Elements("add").Select(e => new XElement(e)).ToList();
+        return new XDocument(
+            new XElement(
                 "configuration",
-                new System.Xml.Linq.XElement(
+                new XElement(
                     "packageSources",
-                    new System.Xml.Linq.XElement("clear"),
-                    new System.Xml.Linq.XElement("add", new System.Xml.Linq.XAttribute("key", "local"), new System.Xml.Linq.XAttribute("value", Feed)),
+                    new XElement("clear"),
+                    new XElement("add", new XAttribute("key", "local"), new XAttribute("value", Feed)),
                     upstream))).ToString();
     }
 
