@@ -8,7 +8,9 @@ namespace AmbientMqtt.IntegrationTests.EndToEnd;
 /// The database stopped for a minute while a flood arrives on Debian's mosquitto 2.0.11, which stops honouring Receive
 /// Maximum once acknowledgements have flowed: MqttInsert's memory stays bounded (peak RSS under 120 MB), it steps away
 /// from the broker at most a few times, and once the database is back every reading lands exactly once. Then the same
-/// with 400 payloads of 4 MB, which reach the dead-letter table with their size.
+/// with 100 payloads of 4 MB (the first wave held every one of them: 400 payloads took it to 3.3 GB), which reach the
+/// dead-letter table with their size. (Pushing 1.6 GB into mosquitto 2.0.11 stalls mosquitto itself: past about
+/// 1.4 GB it stops reading the publisher's socket; 400 MB keeps the test about MqttInsert.)
 /// </summary>
 public sealed class OutageMemoryTests
 {
@@ -55,7 +57,7 @@ public sealed class OutageMemoryTests
     }
 
     [Fact]
-    public async Task DatabaseDownWhile400PayloadsOf4MbArrive_MemoryStaysBoundedAndEachIsSetAsideWithItsSize()
+    public async Task DatabaseDownWhile100PayloadsOf4MbArrive_MemoryStaysBoundedAndEachIsSetAsideWithItsSize()
     {
         ServerEnvironment.RequirePrivateMariaDb();
         var ct = TestContext.Current.CancellationToken;
@@ -63,7 +65,7 @@ public sealed class OutageMemoryTests
         await using var server = await PrivateMariaDb.StartNewAsync(ct);
         await using var database = await TestDatabase.CreateAsync(server, ct);
         var topic = $"test/{Guid.NewGuid():N}";
-        const int Big = 400;
+        const int Big = 100;
         const int Size = 4_000_000;
         var readings = Load.Readings(Big);
         await using var insert = await MqttInsertRun.StartReadyAsync(broker.Host, broker.Port, topic, $"big-{Guid.NewGuid():N}"[..20], database.ConnectionString);

@@ -35,7 +35,7 @@ public sealed partial class SampleCopyTests(PackedLibrary packed, MqttServer bro
         var project = Path.Combine(directory, $"{sample}.csproj");
         var text = await File.ReadAllTextAsync(project, TestContext.Current.CancellationToken);
         var swapped = ProjectReference().Replace(text, m => $"<PackageReference Include=\"{m.Groups["name"].Value}\" Version=\"{packed.Version}\" />");
-        swapped.Should().NotContain("ProjectReference", "the sample references nothing of the repository but the library");
+        swapped.Should().NotContain("<ProjectReference", "the sample references nothing of the repository but the library");
         await File.WriteAllTextAsync(project, swapped, TestContext.Current.CancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "nuget.config"), packed.NugetConfig(), TestContext.Current.CancellationToken);
         var output = Path.Combine(packed.Root, "copies-out", sample);
