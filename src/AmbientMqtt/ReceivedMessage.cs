@@ -45,11 +45,6 @@ public abstract class ReceivedMessage
     /// rules tie to the node).</summary>
     public string? Identifier { get; }
 
-    /// <summary>Gets a value indicating whether the broker says it delivered this message before (MQTT's DUP flag): it
-    /// was sent on a connection that was lost before the message was acknowledged. A redelivered payload that was set
-    /// aside moments ago is then not set aside twice.</summary>
-    public virtual bool IsRedelivery => false;
-
     /// <summary>
     /// Tells the broker the message is safely stored, so it is not delivered again. Call it only after the commit, and
     /// for the messages of one subscriber in the order they were taken (MQTT acknowledges in arrival order).

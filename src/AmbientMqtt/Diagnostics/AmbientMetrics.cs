@@ -115,11 +115,10 @@ internal sealed class AmbientMetrics
     /// <param name="readings">The readings of the batch, as decoded.</param>
     /// <param name="messages">The messages of the batch (readings and rejected payloads).</param>
     /// <param name="committedAt">When the commit was seen.</param>
-    /// <param name="redeliveredSetAside">Payloads delivered again that were set aside before: duplicates too.</param>
-    public void BatchCommitted(BatchWriteResult result, IReadOnlyList<AmbientReading> readings, int messages, DateTimeOffset committedAt, int redeliveredSetAside = 0)
+    public void BatchCommitted(BatchWriteResult result, IReadOnlyList<AmbientReading> readings, int messages, DateTimeOffset committedAt)
     {
         _rowsInserted.Add(result.Inserted);
-        _rowsDuplicate.Add(result.Duplicates + redeliveredSetAside);
+        _rowsDuplicate.Add(result.Duplicates);
         _payloadsRejected.Add(result.Rejected);
         _batchSize.Record(messages);
         if (!_publishToCommit.Enabled)

@@ -34,7 +34,6 @@ public sealed class IngestPipeline
     private readonly AmbientMetrics _metrics;
     private readonly GapDetector _gaps;
     private readonly HashSet<(string Topic, string Payload)> _identifierConflicts = [];
-    private readonly RecentlySetAside _setAside = new();
     private readonly Lock _progressGate = new();
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _prepared;
@@ -186,33 +185,16 @@ public sealed class IngestPipeline
         var messages = new List<ReceivedMessage>(Math.Min(_options.MaxBatchSize, 1024));
         var readings = new List<AmbientReading>(messages.Capacity);
         var rejected = new List<RejectedPayload>();
-        var setAside = new List<UInt128>();
         var gaps = new List<GapDetector.Gap>();
         while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
             messages.Clear();
             readings.Clear();
             rejected.Clear();
-            setAside.Clear();
-            var redelivered = 0;
             while (messages.Count < _options.MaxBatchSize && reader.TryRead(out var message))
             {
                 messages.Add(message);
-                if (!Decode(message, readings, rejected))
-                {
-                    // Set aside before a lost connection kept its acknowledgement from the broker: it is in the table.
-                    var fingerprint = RecentlySetAside.Fingerprint(message);
-                    if (message.IsRedelivery && (_setAside.Contains(fingerprint) || setAside.Contains(fingerprint)))
-                    {
-                        rejected.RemoveAt(rejected.Count - 1);
-                        redelivered++;
-                    }
-                    else
-                    {
-                        setAside.Add(fingerprint);
-                        Log.PayloadRejected(_logger, LogText.Printable(message.Topic), LogText.Printable(rejected[^1].Reason));
-                    }
-                }
+                Decode(message, readings, rejected);
             }
 
             if (messages.Count == 0)
@@ -240,15 +222,10 @@ public sealed class IngestPipeline
                 await message.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
             }
 
-            foreach (var fingerprint in setAside)
-            {
-                _setAside.Add(fingerprint);
-            }
-
             Interlocked.Add(ref _inserted, result.Inserted);
-            Interlocked.Add(ref _duplicates, result.Duplicates + redelivered);
+            Interlocked.Add(ref _duplicates, result.Duplicates);
             Interlocked.Add(ref _rejected, result.Rejected);
-            _metrics.BatchCommitted(result, readings, messages.Count, _timeProvider.GetUtcNow(), redelivered);
+            _metrics.BatchCommitted(result, readings, messages.Count, _timeProvider.GetUtcNow());
             FindGaps(readings, gaps);
             SignalProgress();
             BatchCommitted?.Invoke(this, new IngestBatchEventArgs(result, rejected.ToArray(), elapsed, reader.TryPeek(out _)));
@@ -267,8 +244,7 @@ public sealed class IngestPipeline
         done.TrySetResult();
     }
 
-    /// <returns><see langword="false"/> when the message was added to <paramref name="rejected"/>.</returns>
-    private bool Decode(ReceivedMessage message, List<AmbientReading> readings, List<RejectedPayload> rejected)
+    private void Decode(ReceivedMessage message, List<AmbientReading> readings, List<RejectedPayload> rejected)
     {
         var payload = message.Payload.Span;
         string? error;
@@ -281,7 +257,7 @@ public sealed class IngestPipeline
             if (message.Identifier is not { } node)
             {
                 readings.Add(reading);
-                return true;
+                return;
             }
 
             error = AmbientPayload.CheckIdentifier(node) is { } problem
@@ -296,12 +272,12 @@ public sealed class IngestPipeline
                 }
 
                 readings.Add(reading with { Identifier = node });
-                return true;
+                return;
             }
         }
 
+        Log.PayloadRejected(_logger, LogText.Printable(message.Topic), LogText.Printable(error));
         rejected.Add(new RejectedPayload(message.ReceivedAt, message.Topic, message.Payload, error));
-        return false;
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";

@@ -473,8 +473,6 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
     {
         private int _acknowledged;
 
-        public override bool IsRedelivery => args.ApplicationMessage.Dup;
-
         public override async ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
         {
             if (Interlocked.Exchange(ref _acknowledged, 1) != 0)

@@ -11,7 +11,7 @@ public sealed class IngestPipelineTests
     private static readonly Instant Start = Instant.FromUtc(2024, 10, 9, 6, 30, 0);
 
     [Fact]
-    public async Task APayloadSetAsideAndDeliveredAgainAfterALostConnection_IsNotSetAsideTwice()
+    public async Task BothDeliveredAgainAfterALostConnection_TheReadingIsADuplicateAndTheBadPayloadIsSetAsideAgain()
     {
         var subscriber = new ScriptedSubscriber();
         var repository = new MemoryRepository();
@@ -22,18 +22,20 @@ public sealed class IngestPipelineTests
         subscriber.Send("not a reading");
         (await pipeline.WaitForProcessedAsync(2, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Should().BeTrue();
 
-        // The connection was lost before the acknowledgements went out: the broker sends both again, flagged.
-        subscriber.Send(Reading(0), redelivery: true);
-        subscriber.Send("not a reading", redelivery: true);
+        // The connection was lost before the acknowledgements went out: the broker sends both again. A reading has a
+        // key that makes the copy a no-op; a bad payload has none, and two senders may well send the same bad bytes,
+        // so it is set aside again rather than risk dropping one that was not a copy.
+        subscriber.Send(Reading(0));
+        subscriber.Send("not a reading");
         (await pipeline.WaitForProcessedAsync(4, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Should().BeTrue();
         await subscriber.StopReceivingAsync(TestContext.Current.CancellationToken);
         await run;
 
         repository.Rows.Should().HaveCount(1);
-        repository.SetAside.Should().ContainSingle().Which.Reason.Should().Contain("JSON");
+        repository.SetAside.Should().HaveCount(2).And.OnlyContain(r => r.Reason.Contains("JSON"));
         pipeline.Inserted.Should().Be(1);
-        pipeline.Rejected.Should().Be(1);
-        pipeline.Duplicates.Should().Be(2, "both redeliveries were stored already");
+        pipeline.Duplicates.Should().Be(1);
+        pipeline.Rejected.Should().Be(2);
         subscriber.Acknowledged.Should().Equal(0, 1, 2, 3);
     }
 
@@ -55,24 +57,6 @@ public sealed class IngestPipelineTests
         repository.SetAside.Should().HaveCount(2);
         pipeline.Rejected.Should().Be(2);
         pipeline.Duplicates.Should().Be(0);
-    }
-
-    [Fact]
-    public async Task ARedeliveredPayloadThatWasNeverStored_IsSetAside()
-    {
-        var subscriber = new ScriptedSubscriber();
-        var repository = new MemoryRepository();
-        var pipeline = new IngestPipeline(subscriber, repository);
-        var run = pipeline.RunAsync(TestContext.Current.CancellationToken);
-
-        // A previous run received it and crashed before its batch committed.
-        subscriber.Send("{\"timestamp\": 5}", redelivery: true);
-        (await pipeline.WaitForProcessedAsync(1, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Should().BeTrue();
-        await subscriber.StopReceivingAsync(TestContext.Current.CancellationToken);
-        await run;
-
-        repository.SetAside.Should().ContainSingle().Which.Reason.Should().Contain("timestamp");
-        pipeline.Rejected.Should().Be(1);
     }
 
     [Fact]
@@ -140,8 +124,8 @@ public sealed class IngestPipelineTests
             }
         }
 
-        public void Send(string payload, bool redelivery = false)
-            => _messages.Writer.TryWrite(new Message(this, _next++, Encoding.UTF8.GetBytes(payload), redelivery)).Should().BeTrue();
+        public void Send(string payload)
+            => _messages.Writer.TryWrite(new Message(this, _next++, Encoding.UTF8.GetBytes(payload))).Should().BeTrue();
 
         public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
@@ -153,11 +137,9 @@ public sealed class IngestPipelineTests
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-        private sealed class Message(ScriptedSubscriber owner, int number, byte[] payload, bool redelivery)
+        private sealed class Message(ScriptedSubscriber owner, int number, byte[] payload)
             : ReceivedMessage("raspi/bme", payload, SystemClock.Instance.GetCurrentInstant())
         {
-            public override bool IsRedelivery => redelivery;
-
             public override ValueTask AcknowledgeAsync(CancellationToken cancellationToken = default)
             {
                 lock (owner._acknowledged)
