@@ -70,7 +70,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         _metrics = AmbientMetrics.For(meterFactory);
         Topic = MqttTopics.Resolve(options.Topic, options.Identifier);
         _availabilityTopic = MqttTopics.AvailabilityTemplate(options) is { } availability ? MqttTopics.Resolve(availability, options.Identifier) : null;
-        _outbox = outbox ?? new MemoryOutbox(options.QueueCapacity);
+        _outbox = outbox ?? (options.SpoolPath is { } spool ? OpenSpool(spool, options.SpoolMaxReadings, _logger) : new MemoryOutbox(options.QueueCapacity));
         _outbox.Dropped += OnDropped;
 
         var clientOptions = _settings.BuildClientOptions(_settings.ClientId, cleanStart: true, sessionExpirySeconds: 0, b =>
@@ -214,6 +214,12 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         _outbox.Dispose();
     }
 
+    /// <summary>Gets the options the publisher was made with.</summary>
+    internal MqttPublisherOptions Options => _options;
+
+    /// <summary>Gets the MQTT client, for work done on it besides publishing readings (Home Assistant discovery).</summary>
+    internal IMqttClient Client => _connection.Client;
+
     /// <summary>Adds work to do on every connection, after the availability announcement (Home Assistant discovery).</summary>
     internal void OnEveryConnection(Func<IMqttClient, CancellationToken, Task> action) => _onConnected.Add(action);
 
@@ -318,7 +324,26 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         _metrics.MessageDropped();
         if (dropped == 1 || dropped % 1000 == 0)
         {
-            Log.PublishQueueFull(_logger, _outbox.Capacity, dropped);
+            if (_outbox is SpoolOutbox spool)
+            {
+                Log.SpoolFull(_logger, spool.Path, spool.Capacity, dropped);
+            }
+            else
+            {
+                Log.PublishQueueFull(_logger, _outbox.Capacity, dropped);
+            }
+        }
+    }
+
+    private static SpoolOutbox OpenSpool(string path, int capacity, ILogger logger)
+    {
+        try
+        {
+            return SpoolOutbox.Open(path, capacity, logger);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"Publish:SpoolPath: cannot open '{path}': {ex.Message}", ex);
         }
     }
 
