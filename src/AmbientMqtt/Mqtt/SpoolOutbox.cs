@@ -296,6 +296,9 @@ internal sealed class SpoolOutbox : IOutbox
                     var aside = $"{_path}.damaged-{Stamp()}";
                     File.WriteAllBytes(aside, bytes);
                     Log.SpoolDamaged(_logger, _path, offset, problem, pending.Count, rest, aside);
+
+                    // The records cut off had numbers; no more of them can fit than this, and none is given twice.
+                    next += rest / RecordOverhead;
                 }
 
                 // Cut there, so that what is appended from now on follows a whole record.
