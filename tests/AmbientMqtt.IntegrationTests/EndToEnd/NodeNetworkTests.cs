@@ -21,6 +21,9 @@ public sealed class NodeNetworkTests(MariaDbFixture mariaDb)
     private const string Template = "raspi/{identifier}/bme";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>How late mosquitto 2.0 may look at keep-alives: more than 5 whole seconds after its last look.</summary>
+    private static readonly TimeSpan MosquittoKeepAliveCheck = TimeSpan.FromSeconds(7);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -67,7 +70,7 @@ public sealed class NodeNetworkTests(MariaDbFixture mariaDb)
             }
 
             stored["node-9"].Should().Equal(new DateTime(2024, 10, 8, 8, 54, 50, DateTimeKind.Unspecified).AddTicks(5471430));
-            TestContext.Current.SendDiagnosticMessage(
+            TestContext.Current.TestOutputHelper?.WriteLine(
                 $"rows per node: {string.Join(", ", stored.Select(kv => $"{kv.Key}={kv.Value.Count}"))}; printed: {string.Join(", ", printed.Select(p => p.Count))}");
         }
         finally
@@ -99,7 +102,7 @@ public sealed class NodeNetworkTests(MariaDbFixture mariaDb)
 
             seen.Should().BeLessThanOrEqualTo(keepAlive * 1.5, "the broker sends a vanished client's will within 1.5 times its keep-alive");
             (await RetainedAsync(broker, status)).Should().Be("offline", "the will is retained: a client that subscribes later reads it too");
-            TestContext.Current.SendDiagnosticMessage($"offline seen {seen.TotalSeconds:0.000} s after kill -9 (keep-alive {keepAlive.TotalSeconds} s)");
+            TestContext.Current.TestOutputHelper?.WriteLine($"offline seen {seen.TotalSeconds:0.000} s after kill -9 (keep-alive {keepAlive.TotalSeconds} s)");
         }
 
         await using var second = Publisher(broker, "node-k", "pub-node-k-2", args);
@@ -108,6 +111,37 @@ public sealed class NodeNetworkTests(MariaDbFixture mariaDb)
         second.Terminate();
         (await second.WaitForExitAsync(TimeSpan.FromSeconds(30))).Should().Be(0, second.Describe());
         (await RetainedAsync(broker, status)).Should().Be("offline", "a clean stop says offline itself");
+    }
+
+    [Fact]
+    public async Task FrozenPublisher_AvailabilityOfflineWithinOneAndAHalfKeepAlive()
+    {
+        // A kill -9 closes the socket, so the broker sends the will at once; a Pi that loses power or its network closes
+        // nothing, and only the keep-alive tells. A stopped process is that silent socket.
+        var keepAlive = TimeSpan.FromSeconds(2);
+        await using var broker = await MqttServer.StartPrivateAsync();
+        const string status = "raspi/node-f/bme/status";
+        await using var watcher = await TopicWatcher.StartAsync(broker, status);
+        await using var publisher = Publisher(broker, "node-f", "pub-node-f", $"--Mqtt:KeepAlive={keepAlive:c}");
+        await watcher.WaitForAsync("online", Timeout);
+
+        Signals.Stop(publisher.Id);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await watcher.WaitForAsync("offline", keepAlive * 1.5 + MosquittoKeepAliveCheck + TimeSpan.FromSeconds(5));
+            var seen = clock.Elapsed;
+
+            // MQTT says 1.5 times the keep-alive; mosquitto 2.0 (src/keepalive.c) looks at keep-alives only once more than
+            // 5 whole seconds have passed since it last looked, so its will can come up to that much later.
+            seen.Should().BeLessThanOrEqualTo(keepAlive * 1.5 + MosquittoKeepAliveCheck, "the broker gives up on a silent client after 1.5 times its keep-alive, checked every 5 s");
+            (await RetainedAsync(broker, status)).Should().Be("offline");
+            TestContext.Current.TestOutputHelper?.WriteLine($"frozen publisher: offline seen {seen.TotalSeconds:0.000} s after SIGSTOP (keep-alive {keepAlive.TotalSeconds} s)");
+        }
+        finally
+        {
+            Signals.Continue(publisher.Id);
+        }
     }
 
     [Fact]
@@ -160,7 +194,7 @@ public sealed class NodeNetworkTests(MariaDbFixture mariaDb)
             rows.Should().BeInRange(printed.Count, printed.Count + 2, insert.Describe());
             printed.Select(r => r.Sequence).Should().OnlyHaveUniqueItems("the spool's numbers survive the restarts")
                 .And.AllSatisfy(s => s.Should().NotBeNull());
-            TestContext.Current.SendDiagnosticMessage($"printed {printed.Count}, stored {rows}, seq {printed.Min(r => r.Sequence)}..{printed.Max(r => r.Sequence)}, table complete {drained.TotalSeconds:0.0} s after the broker came back");
+            TestContext.Current.TestOutputHelper?.WriteLine($"printed {printed.Count}, stored {rows}, seq {printed.Min(r => r.Sequence)}..{printed.Max(r => r.Sequence)}, table complete {drained.TotalSeconds:0.0} s after the broker came back");
         }
         finally
         {
