@@ -106,6 +106,10 @@ public sealed class MqttReadingPublisher : IReadingPublisher
     /// <summary>Gets the node's availability topic, or <see langword="null"/> when availability is off.</summary>
     public string? AvailabilityTopic => _availabilityTopic;
 
+    /// <summary>Gets the spool file (<c>Publish:SpoolPath</c>, as a full path), or <see langword="null"/> when messages wait in
+    /// memory.</summary>
+    public string? SpoolPath => (_outbox as SpoolOutbox)?.Path;
+
     /// <summary>Gets a value indicating whether the client is connected right now.</summary>
     public bool IsConnected => _connection.IsConnected;
 
