@@ -36,6 +36,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
     private readonly AmbientMetrics _metrics;
     private readonly string? _availabilityTopic;
     private readonly List<Func<IMqttClient, CancellationToken, Task>> _onConnected = [];
+    private int _receiveMaximum = MaxInFlight;
     private Task? _sender;
     private long _published;
     private bool _disposed;
@@ -227,6 +228,9 @@ public sealed class MqttReadingPublisher : IReadingPublisher
     /// <summary>Adds work to do on every connection, after the availability announcement (Home Assistant discovery).</summary>
     internal void OnEveryConnection(Func<IMqttClient, CancellationToken, Task> action) => _onConnected.Add(action);
 
+    /// <summary>The most messages in flight at once; fewer when the broker's Receive Maximum says so.</summary>
+    internal const int MaxInFlight = 16;
+
     private MqttApplicationMessage Availability(string payload) => new MqttApplicationMessageBuilder()
         .WithTopic(_availabilityTopic)
         .WithPayload(payload)
@@ -236,6 +240,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
 
     private async Task OnConnectedAsync(MqttClientConnectResult result, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _receiveMaximum, result.ReceiveMaximum is { } maximum and > 0 ? maximum : ushort.MaxValue);
         if (_availabilityTopic is not null)
         {
             await _connection.Client.PublishAsync(Availability(_options.AvailabilityOnline), cancellationToken).ConfigureAwait(false);
@@ -249,6 +254,11 @@ public sealed class MqttReadingPublisher : IReadingPublisher
 
     private async Task SendLoopAsync(CancellationToken stop)
     {
+        // Several messages in flight at once, so that a backlog after an outage goes out at the broker's pace rather than
+        // one round trip per message, and a new reading waits behind it seconds, not minutes. They are completed and
+        // removed strictly in the order sent, so the outbox always loses its oldest first.
+        var inFlight = new Queue<(long Id, Task<MqttClientPublishResult> Publish)>();
+        var sent = -1L;
         var interrupted = false;
         try
         {
@@ -257,12 +267,32 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                 if (!_connection.IsConnected)
                 {
                     // Nothing leaves the queue while there is no connection, so the queue alone decides what is dropped.
+                    await AbandonAsync(inFlight).ConfigureAwait(false);
+                    sent = -1;
                     interrupted = true;
                     await _connection.WaitConnectedAsync(stop).ConfigureAwait(false);
                     continue;
                 }
 
-                if (!_outbox.TryPeek(out var current))
+                var window = Math.Max(1, Math.Min(MaxInFlight, Volatile.Read(ref _receiveMaximum)));
+                while (inFlight.Count < window && _outbox.TryPeek(sent, out var id, out var payload))
+                {
+                    if (interrupted)
+                    {
+                        interrupted = false;
+                        Log.PublishResumed(_logger, _settings.Endpoint, _outbox.Count);
+                    }
+
+                    var message = new MqttApplicationMessageBuilder()
+                        .WithTopic(Topic)
+                        .WithPayload(payload)
+                        .WithQualityOfServiceLevel(_settings.Qos)
+                        .Build();
+                    inFlight.Enqueue((id, _connection.Client.PublishAsync(message, stop)));
+                    sent = id;
+                }
+
+                if (inFlight.Count == 0)
                 {
                     if (!await _outbox.WaitAsync(stop).ConfigureAwait(false))
                     {
@@ -272,25 +302,18 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                     continue;
                 }
 
-                if (interrupted)
-                {
-                    interrupted = false;
-                    Log.PublishResumed(_logger, _settings.Endpoint, _outbox.Count);
-                }
-
-                var message = new MqttApplicationMessageBuilder()
-                    .WithTopic(Topic)
-                    .WithPayload(current)
-                    .WithQualityOfServiceLevel(_settings.Qos)
-                    .Build();
+                var (oldest, publish) = inFlight.Peek();
                 try
                 {
-                    var result = await _connection.Client.PublishAsync(message, stop).ConfigureAwait(false);
+                    var result = await publish.ConfigureAwait(false);
+                    inFlight.Dequeue();
                     if (!result.IsSuccess)
                     {
                         if (!IsPermanent(result.ReasonCode))
                         {
-                            // The broker could not take it now (quota, busy): try the same message again shortly.
+                            // The broker could not take it now (quota, busy): send it again shortly, and what followed it.
+                            await AbandonAsync(inFlight).ConfigureAwait(false);
+                            sent = oldest - 1;
                             await Task.Delay(TimeSpan.FromMilliseconds(200), _timeProvider, stop).ConfigureAwait(false);
                             continue;
                         }
@@ -303,11 +326,14 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                         _metrics.MessagePublished();
                     }
 
-                    _outbox.Remove();
+                    // Only now, after the broker's PUBACK, does a reading leave the outbox (and the spool).
+                    _outbox.Remove(oldest);
                 }
                 catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException && !stop.IsCancellationRequested)
                 {
-                    // It stays first in the queue: it goes out first after the reconnect.
+                    // They stay first in the queue: they go out first after the reconnect.
+                    await AbandonAsync(inFlight).ConfigureAwait(false);
+                    sent = -1;
                     interrupted = true;
                     _connection.NotifyBroken();
                     await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, stop).ConfigureAwait(false);
@@ -320,6 +346,25 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException)
         {
             // Disposed mid-publish.
+        }
+        finally
+        {
+            await AbandonAsync(inFlight).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Lets go of publishes in flight (they stay in the outbox), observing how they ended.</summary>
+    private static async Task AbandonAsync(Queue<(long Id, Task<MqttClientPublishResult> Publish)> inFlight)
+    {
+        while (inFlight.TryDequeue(out var entry))
+        {
+            try
+            {
+                await entry.Publish.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+            {
+            }
         }
     }
 

@@ -45,7 +45,6 @@ internal sealed class SpoolOutbox : IOutbox
     private readonly FileStream _lock;
     private FileStream _file;
     private long _nextSequence;
-    private long _peeked = -1;
     private long _dropped;
     private bool _completed;
     private bool _diskFailed;
@@ -154,28 +153,30 @@ internal sealed class SpoolOutbox : IOutbox
         return payload;
     }
 
-    public bool TryPeek(out byte[] payload)
+    public bool TryPeek(long after, out long id, out byte[] payload)
     {
         lock (_gate)
         {
-            if (_queue.First is { } first)
+            for (var node = _queue.First; node is not null; node = node.Next)
             {
-                _peeked = first.Value.Sequence;
-                payload = first.Value.Payload;
-                return true;
+                if (node.Value.Sequence > after)
+                {
+                    (id, payload) = node.Value;
+                    return true;
+                }
             }
 
-            payload = null!;
+            (id, payload) = (-1, null!);
             return false;
         }
     }
 
-    public void Remove()
+    public void Remove(long id)
     {
         lock (_gate)
         {
-            // The message peeked may have been dropped for room meanwhile; then there is nothing more to remove.
-            if (_queue.First is not { } first || first.Value.Sequence != _peeked)
+            // The message may have been dropped for room meanwhile; then there is nothing more to remove.
+            if (_queue.First is not { } first || first.Value.Sequence != id)
             {
                 return;
             }
@@ -187,7 +188,7 @@ internal sealed class SpoolOutbox : IOutbox
             }
             else
             {
-                WriteRecord(TrimKind, _peeked, [], flushToDisk: false);
+                WriteRecord(TrimKind, id, [], flushToDisk: false);
             }
         }
     }

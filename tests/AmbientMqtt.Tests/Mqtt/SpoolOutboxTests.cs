@@ -38,10 +38,10 @@ public sealed class SpoolOutboxTests : IDisposable
         {
             Add(spool, "a");
             Add(spool, "b");
-            spool.TryPeek(out _).Should().BeTrue();
-            spool.Remove();
-            spool.TryPeek(out _).Should().BeTrue();
-            spool.Remove();
+            spool.TryPeek(-1, out var a, out _).Should().BeTrue();
+            spool.Remove(a);
+            spool.TryPeek(-1, out var b, out _).Should().BeTrue();
+            spool.Remove(b);
             spool.Count.Should().Be(0);
             new FileInfo(SpoolPath).Length.Should().Be(SpoolOutbox.HeaderSize, "an empty spool is cut back to its header");
         }
@@ -57,12 +57,31 @@ public sealed class SpoolOutboxTests : IDisposable
         using var spool = Open(capacity: 2);
         Add(spool, "a");
         Add(spool, "b");
-        spool.TryPeek(out var peeked).Should().BeTrue();
+        spool.TryPeek(-1, out var id, out var peeked).Should().BeTrue();
         Encoding.UTF8.GetString(peeked).Should().Be("a#0");
         Add(spool, "c");
-        spool.Remove();
+        spool.Remove(id);
 
         Drain(spool).Should().Equal("b#1", "c#2");
+    }
+
+    [Fact]
+    public void TryPeek_AfterAnId_GivesTheNextSoSeveralCanBeInFlight()
+    {
+        using var spool = Open();
+        Add(spool, "a");
+        Add(spool, "b");
+        Add(spool, "c");
+
+        spool.TryPeek(-1, out var first, out _).Should().BeTrue();
+        spool.TryPeek(first, out var second, out var payload).Should().BeTrue();
+        Encoding.UTF8.GetString(payload).Should().Be("b#1");
+        spool.Remove(second);
+        spool.Count.Should().Be(3, "only the oldest leaves: b waits until a is acknowledged");
+        spool.Remove(first);
+        spool.Remove(second);
+
+        Drain(spool).Should().Equal("c#2");
     }
 
     [Fact]
@@ -218,10 +237,10 @@ public sealed class SpoolOutboxTests : IDisposable
     private static List<string> Drain(SpoolOutbox spool)
     {
         var taken = new List<string>();
-        while (spool.TryPeek(out var payload))
+        while (spool.TryPeek(-1, out var id, out var payload))
         {
             taken.Add(Encoding.UTF8.GetString(payload));
-            spool.Remove();
+            spool.Remove(id);
         }
 
         return taken;
