@@ -27,7 +27,7 @@ public static class AmbientDashboardServiceCollectionExtensions
     public static IServiceCollection AddAmbientDashboard(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return AddAmbientDashboard(services, options => configuration.GetSection("Dashboard").Bind(options));
+        return AddAmbientDashboard(services, options => BindChecked(configuration, options));
     }
 
     /// <summary>Registers the dashboard with settings given in code (see the other overload).</summary>
@@ -66,13 +66,19 @@ public static class AmbientDashboardServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<DashboardOptions>().Configure(options => configuration.GetSection("Dashboard").Bind(options)).ValidateOnStart();
+        services.AddOptions<DashboardOptions>().Configure(options => BindChecked(configuration, options)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DashboardOptions>, DashboardOptionsValidator>());
         services.TryAddSingleton<IAmbientReader>(CreateReader);
         services.TryAddSingleton<AmbientDashboardService>();
         services.AddHostedService(sp => sp.GetRequiredService<AmbientDashboardService>());
         return services;
     }
+
+    /// <summary>Binds the <c>Dashboard</c> section with the checks every other section gets: a value that does not
+    /// convert (<c>Dashboard:Enabled=sometimes</c>) or a bare number for a duration is a bad setting naming its key
+    /// (exit code 2 in the samples), not an unexpected failure.</summary>
+    private static void BindChecked(IConfiguration configuration, DashboardOptions options) =>
+        AmbientMqtt.Hosting.ConfigurationBinding.Bind(configuration.GetSection("Dashboard"), options, static (c, o) => c.Bind(o));
 
     /// <summary>The reader of the repository the host registered: on its own connection string when
     /// <c>Dashboard:ConnectionString</c> names one (a user that may only SELECT).</summary>

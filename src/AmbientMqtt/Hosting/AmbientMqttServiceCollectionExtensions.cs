@@ -340,12 +340,15 @@ public static class AmbientMqttServiceCollectionExtensions
         if (raw is not null && raw.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
             && int.TryParse(raw.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var address))
         {
-            // The source-generated binder reads whole numbers in decimal only: bind the rest, then the address.
+            // The source-generated binder reads whole numbers in decimal only: bind the rest, then the address. The
+            // rest keeps its section's path, so that a bad value among it is still named Sensor:Seed, not Seed.
+            var path = (section as IConfigurationSection)?.Path ?? SensorSection;
             var rest = new ConfigurationBuilder()
                 .AddInMemoryCollection(section.AsEnumerable(makePathsRelative: true)
-                    .Where(kv => !kv.Key.Equals(nameof(SensorOptions.Address), StringComparison.OrdinalIgnoreCase)))
+                    .Where(kv => kv.Key.Length > 0 && !kv.Key.Equals(nameof(SensorOptions.Address), StringComparison.OrdinalIgnoreCase))
+                    .Select(kv => new KeyValuePair<string, string?>($"{path}:{kv.Key}", kv.Value)))
                 .Build();
-            rest.Bind(options);
+            rest.GetSection(path).Bind(options);
             options.Address = address;
             return;
         }

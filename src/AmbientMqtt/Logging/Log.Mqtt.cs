@@ -52,6 +52,9 @@ internal static partial class Log
     [LoggerMessage(2026, LogLevel.Information, "Node '{Identifier}' is {Availability}")]
     public static partial void NodeAvailability(ILogger logger, string identifier, string availability);
 
+    [LoggerMessage(2027, LogLevel.Information, "The publisher on '{Topic}' is {Availability} (its availability topic names no node)")]
+    public static partial void PublisherAvailability(ILogger logger, string topic, string availability);
+
     [LoggerMessage(2030, LogLevel.Information, "Embedded MQTT broker listening on {Endpoint} (loopback only, persistent sessions, up to {MaxPending} messages held per subscriber)")]
     public static partial void EmbeddedBrokerStarted(ILogger logger, string endpoint, int maxPending);
 

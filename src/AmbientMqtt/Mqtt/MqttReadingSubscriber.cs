@@ -389,7 +389,15 @@ public sealed class MqttReadingSubscriber : IReadingSubscriber
 
         if (changed)
         {
-            Log.NodeAvailability(_logger, LogText.Printable(node), online ? _options.AvailabilityOnline : _options.AvailabilityOffline);
+            var said = online ? _options.AvailabilityOnline : _options.AvailabilityOffline;
+            if (node.Length == 0)
+            {
+                Log.PublisherAvailability(_logger, LogText.Printable(topic), said);
+            }
+            else
+            {
+                Log.NodeAvailability(_logger, LogText.Printable(node), said);
+            }
             AvailabilityChanged?.Invoke(this, new NodeAvailabilityEventArgs(node, online, Instant.FromDateTimeOffset(_timeProvider.GetUtcNow())));
         }
     }

@@ -125,7 +125,7 @@ public sealed class NodeNetworkTests(MariaDbFixture mariaDb)
         await using var publisher = Publisher(broker, "node-f", "pub-node-f", $"--Mqtt:KeepAlive={keepAlive:c}");
         await watcher.WaitForAsync("online", Timeout);
 
-        Signals.Stop(publisher.Id);
+        Signals.Freeze(publisher.Id);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -140,7 +140,7 @@ public sealed class NodeNetworkTests(MariaDbFixture mariaDb)
         }
         finally
         {
-            Signals.Continue(publisher.Id);
+            Signals.Thaw(publisher.Id);
         }
     }
 

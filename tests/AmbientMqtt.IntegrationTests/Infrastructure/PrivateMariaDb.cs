@@ -199,6 +199,13 @@ internal sealed class PrivateMariaDb : IAsyncDisposable
         Running.TryRemove(this, out _);
     }
 
+    /// <summary>Freezes the server (SIGSTOP): connections stay open and nothing is answered, as a hung server or a
+    /// machine under swap.</summary>
+    public void Freeze() => Signals.Freeze(_process is { HasExited: false } p ? p.Id : throw new InvalidOperationException("The server is not running."));
+
+    /// <summary>Lets a frozen server run again (SIGCONT).</summary>
+    public void Thaw() => Signals.Thaw(_process is { HasExited: false } p ? p.Id : throw new InvalidOperationException("The server is not running."));
+
     /// <summary>Kills the server (SIGKILL), as a power cut or an OOM kill would; InnoDB recovers on the next start.</summary>
     /// <returns>A task that completes when the process is gone.</returns>
     public async Task KillAsync()
@@ -206,6 +213,15 @@ internal sealed class PrivateMariaDb : IAsyncDisposable
         if (_process is not { HasExited: false } process)
         {
             return;
+        }
+
+        try
+        {
+            Signals.Thaw(process.Id);   // a frozen server dies all the same, but let it not linger stopped
+        }
+        catch (InvalidOperationException)
+        {
+            // Gone already.
         }
 
         process.Kill();

@@ -7,18 +7,18 @@ internal static partial class Signals
 {
     private const int SigTerm = 15;
     private const int SigInt = 2;
-    private const int SigStop = 19;
+    private const int SigStop = 19;   // Linux x86-64 and arm64
     private const int SigCont = 18;
 
     public static void Terminate(int pid) => Send(pid, SigTerm);
 
     public static void Interrupt(int pid) => Send(pid, SigInt);
 
-    /// <summary>Freezes the process: its sockets stay open and silent, as a Pi that lost power or its network looks to
-    /// the broker.</summary>
-    public static void Stop(int pid) => Send(pid, SigStop);
+    /// <summary>Freezes a process (SIGSTOP): it keeps its sockets open and answers nothing, as a hung server.</summary>
+    public static void Freeze(int pid) => Send(pid, SigStop);
 
-    public static void Continue(int pid) => Send(pid, SigCont);
+    /// <summary>Lets a frozen process run again (SIGCONT).</summary>
+    public static void Thaw(int pid) => Send(pid, SigCont);
 
     private static void Send(int pid, int signal)
     {
