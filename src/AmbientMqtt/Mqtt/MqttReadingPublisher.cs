@@ -264,6 +264,8 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         {
             while (true)
             {
+                // Every path of the loop ends here once the publisher is disposed, whatever state the connection is in.
+                stop.ThrowIfCancellationRequested();
                 if (!_connection.IsConnected)
                 {
                     // Nothing leaves the queue while there is no connection, so the queue alone decides what is dropped.
@@ -271,6 +273,12 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                     sent = -1;
                     interrupted = true;
                     await _connection.WaitConnectedAsync(stop).ConfigureAwait(false);
+                    if (!_connection.IsConnected)
+                    {
+                        // Connected and gone again before the disconnect was noticed: not a reason to spin.
+                        await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, stop).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
@@ -294,6 +302,14 @@ public sealed class MqttReadingPublisher : IReadingPublisher
 
                 if (inFlight.Count == 0)
                 {
+                    if (_outbox.Count > 0 && sent >= 0)
+                    {
+                        // Nothing in flight, nothing new, yet messages are kept: ones sent whose acknowledgement removed
+                        // nothing. Send them again rather than wait for a message that is already there.
+                        sent = -1;
+                        continue;
+                    }
+
                     if (!await _outbox.WaitAsync(stop).ConfigureAwait(false))
                     {
                         return;
