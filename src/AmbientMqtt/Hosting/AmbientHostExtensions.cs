@@ -124,7 +124,8 @@ public static class AmbientHostExtensions
             (2, "configuration error: " + string.Join("; ", aggregate.InnerExceptions.SelectMany(e => ((OptionsValidationException)e).Failures).Distinct())),
         AggregateException { InnerExceptions.Count: 1 } single => Describe(single.InnerExceptions[0]),
         MqttSubscriptionRefusedException => (2, "configuration error: " + exception.Message),
-        ArgumentException when exception.Message.Contains("Mqtt:", StringComparison.Ordinal) || exception.Message.Contains("Database:", StringComparison.Ordinal) =>
+        ArgumentException when exception.Message.Contains("Mqtt:", StringComparison.Ordinal) || exception.Message.Contains("Database:", StringComparison.Ordinal)
+            || exception.Message.Contains("Publish:", StringComparison.Ordinal) || exception.Message.Contains("HomeAssistant:", StringComparison.Ordinal) =>
             (2, "configuration error: " + exception.Message),
         SensorException or MqttConnectionException or EmbeddedBrokerException or AmbientStorageException => (1, "error: " + exception.Message),
         _ => (1, $"error: unexpected failure ({exception.GetType().Name}): {exception.Message}; please report it with the log above{Environment.NewLine}{exception}"),

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using AmbientMqtt;
+using AmbientMqtt.HomeAssistant;
 using AmbientMqtt.Hosting;
 using AmbientMqtt.Ingest;
 using AmbientMqtt.Mqtt;
@@ -43,6 +44,7 @@ public static class AmbientMqttServiceCollectionExtensions
     private const string SensorSection = "Sensor";
     private const string PublishSection = "Publish";
     private const string IngestSection = "Ingest";
+    private const string HomeAssistantSection = "HomeAssistant";
 
     /// <summary>
     /// Registers the <see cref="ISensorSource"/> that <c>Sensor:Kind</c> names: a <see cref="Bme280Sensor"/> on
@@ -86,17 +88,31 @@ public static class AmbientMqttServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The application's configuration; its <c>Mqtt</c> section is bound to
-    /// <see cref="MqttPublisherOptions"/>, and <c>Publish:Identifier</c> to <see cref="MqttPublisherOptions.Identifier"/>.</param>
+    /// <see cref="MqttPublisherOptions"/>, <c>Publish:Identifier</c>, <c>Publish:SpoolPath</c> and
+    /// <c>Publish:SpoolMaxReadings</c> to <see cref="MqttPublisherOptions.Identifier"/>,
+    /// <see cref="MqttPublisherOptions.SpoolPath"/> and <see cref="MqttPublisherOptions.SpoolMaxReadings"/>, and the
+    /// <c>HomeAssistant</c> section to <see cref="HomeAssistantOptions"/>.</param>
     /// <returns><paramref name="services"/>.</returns>
     /// <remarks>If the broker refuses the credentials or the client id, starting the host fails with an
-    /// <see cref="MqttConnectionException"/>; an unreachable broker is retried in the background while readings queue.</remarks>
+    /// <see cref="MqttConnectionException"/>; an unreachable broker is retried in the background while readings queue
+    /// (in the spool, with <c>Publish:SpoolPath</c>). With <c>HomeAssistant:Enabled=true</c> the publisher also publishes
+    /// Home Assistant's discovery message for its node on every connection, with <c>expire_after</c> of three
+    /// <c>Publish:Interval</c>s, and again when Home Assistant announces itself on <c>&lt;prefix&gt;/status</c>.</remarks>
     public static IServiceCollection AddAmbientMqttPublisher(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         AddOptions<MqttPublisherOptions>(services, configuration, MqttSection, static (c, o) => c.Bind(o), MqttOptionsValidator.Instance, o =>
         {
             o.Identifier = configuration[$"{PublishSection}:{nameof(PublishOptions.Identifier)}"] ?? o.Identifier;
+            o.SpoolPath = configuration[$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolPath)}"] ?? o.SpoolPath;
+            if (configuration[$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolMaxReadings)}"] is { } max)
+            {
+                o.SpoolMaxReadings = int.TryParse(max, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                    ? value
+                    : throw new OptionsValidationException(Options.Options.DefaultName, typeof(MqttPublisherOptions), [$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolMaxReadings)}: '{max}' is not a whole number"]);
+            }
         });
+        AddOptions<HomeAssistantOptions>(services, configuration, HomeAssistantSection, static (c, o) => c.Bind(o), HomeAssistantOptionsValidator.Instance);
         return AddAmbientMqttPublisherCore(services);
     }
 
@@ -353,11 +369,22 @@ public static class AmbientMqttServiceCollectionExtensions
 
     private static IServiceCollection AddAmbientMqttPublisherCore(IServiceCollection services)
     {
-        services.TryAddSingleton(sp => new MqttReadingPublisher(
-            sp.GetRequiredService<IOptions<MqttPublisherOptions>>().Value,
-            sp.GetService<ILogger<MqttReadingPublisher>>(),
-            TimeProviderOf(sp),
-            sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(sp =>
+        {
+            var homeAssistant = sp.GetService<IOptions<HomeAssistantOptions>>()?.Value;
+            var interval = homeAssistant is { Enabled: true } ? sp.GetService<IOptions<PublishOptions>>()?.Value.Interval : null;
+            var publisher = new MqttReadingPublisher(
+                sp.GetRequiredService<IOptions<MqttPublisherOptions>>().Value,
+                sp.GetService<ILogger<MqttReadingPublisher>>(),
+                TimeProviderOf(sp),
+                sp.GetService<IMeterFactory>());
+            if (homeAssistant is { Enabled: true })
+            {
+                HomeAssistantDiscovery.Attach(publisher, homeAssistant, interval ?? new PublishOptions().Interval, sp.GetService<ILogger<HomeAssistantDiscovery>>());
+            }
+
+            return publisher;
+        });
         services.TryAddSingleton<IReadingPublisher>(sp => sp.GetRequiredService<MqttReadingPublisher>());
         AddHostedOnce<MqttPublisherService>(services);
         return services;

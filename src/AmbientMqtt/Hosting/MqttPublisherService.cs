@@ -7,7 +7,8 @@ namespace AmbientMqtt.Hosting;
 
 /// <summary>
 /// Ties the publisher to the host: it connects when the host starts (the first attempt; it keeps retrying by itself), and
-/// when the host stops it waits, up to <see cref="FlushTimeout"/>, for queued messages to reach the broker.
+/// when the host stops it waits, up to <see cref="FlushTimeout"/>, for queued messages to reach the broker (not at all when
+/// they are in a spool and the broker is away: they are on disk and go out after the next start).
 /// </summary>
 internal sealed class MqttPublisherService(MqttReadingPublisher publisher, ILogger<MqttPublisherService> logger) : IHostedService
 {
@@ -20,6 +21,17 @@ internal sealed class MqttPublisherService(MqttReadingPublisher publisher, ILogg
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (publisher.SpoolPath is { } spool && !publisher.IsConnected)
+        {
+            // On disk already: waiting for a broker that is away would only delay the stop.
+            if (publisher.Pending > 0)
+            {
+                Log.PublisherSpooled(logger, publisher.Pending, publisher.Endpoint, spool);
+            }
+
+            return;
+        }
+
         bool flushed;
         try
         {
@@ -32,7 +44,14 @@ internal sealed class MqttPublisherService(MqttReadingPublisher publisher, ILogg
 
         if (!flushed)
         {
-            Log.PublisherNotFlushed(logger, publisher.Pending, publisher.Endpoint);
+            if (publisher.SpoolPath is { } path)
+            {
+                Log.PublisherSpooled(logger, publisher.Pending, publisher.Endpoint, path);
+            }
+            else
+            {
+                Log.PublisherNotFlushed(logger, publisher.Pending, publisher.Endpoint);
+            }
         }
     }
 }

@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(5010, LogLevel.Warning, "{Pending} message(s) could not be delivered to MQTT broker {Endpoint} before the program stopped")]
     public static partial void PublisherNotFlushed(ILogger logger, long pending, string endpoint);
 
+    [LoggerMessage(5011, LogLevel.Information, "{Pending} message(s) not yet delivered to MQTT broker {Endpoint} stay in the spool {Path}; they are sent, oldest first, after the next start")]
+    public static partial void PublisherSpooled(ILogger logger, long pending, string endpoint, string path);
+
     [LoggerMessage(5020, LogLevel.Critical, "Stopping: {Reason}")]
     public static partial void IngestStopped(ILogger logger, string reason);
 

@@ -63,4 +63,30 @@ internal static partial class Log
 
     [LoggerMessage(2032, LogLevel.Warning, "Embedded MQTT broker dropped the oldest message held for '{ClientId}' (limit {MaxPending}); {Dropped} dropped so far")]
     public static partial void EmbeddedBrokerDropped(ILogger logger, string clientId, int maxPending, long dropped);
+    [LoggerMessage(2040, LogLevel.Warning, "Spool {Path} full ({Capacity} readings, Publish:SpoolMaxReadings): dropped the oldest; {Dropped} dropped so far")]
+    public static partial void SpoolFull(ILogger logger, string path, long capacity, long dropped);
+
+    [LoggerMessage(2041, LogLevel.Information, "Spool {Path}: {Count} reading(s) kept from an earlier run (seq {First} to {Last}), sent first, oldest first, once the broker is reachable")]
+    public static partial void SpoolRecovered(ILogger logger, string path, long count, long first, long last);
+
+    [LoggerMessage(2042, LogLevel.Warning, "Spool {Path}: the last record (at byte {Offset}, {Bytes} bytes) is torn, written when the program stopped mid-write; skipped, every reading before it kept")]
+    public static partial void SpoolTornRecord(ILogger logger, string path, long offset, long bytes);
+
+    [LoggerMessage(2043, LogLevel.Warning, "Spool {Path}: record at byte {Offset} is damaged ({Problem}); the {Kept} reading(s) before it kept, the {Bytes} bytes from there skipped; the whole file copied to {Aside} for inspection")]
+    public static partial void SpoolDamaged(ILogger logger, string path, long offset, string problem, long kept, long bytes, string aside);
+
+    [LoggerMessage(2044, LogLevel.Warning, "Spool {Path} ({Bytes} bytes) is not a spool (bad header); renamed to {Aside} and a new spool started")]
+    public static partial void SpoolNotASpool(ILogger logger, string path, long bytes, string aside);
+
+    [LoggerMessage(2045, LogLevel.Warning, "Spool {Path} held more readings than Publish:SpoolMaxReadings {Capacity}: dropped the {Dropped} oldest")]
+    public static partial void SpoolOverCapacity(ILogger logger, string path, long dropped, long capacity);
+
+    [LoggerMessage(2046, LogLevel.Error, "Spool {Path} cannot be written ({Cause}): readings are kept in memory only from now on (lost if the program stops before the broker takes them); fix the disk and restart")]
+    public static partial void SpoolWriteFailed(ILogger logger, string path, string cause);
+
+    [LoggerMessage(2050, LogLevel.Information, "Home Assistant discovery published on '{Topic}' ({Reason})")]
+    public static partial void DiscoveryPublished(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(2051, LogLevel.Warning, "Home Assistant discovery on '{Topic}' failed: {Cause}; published again on the next connection")]
+    public static partial void DiscoveryFailed(ILogger logger, string topic, string cause);
 }

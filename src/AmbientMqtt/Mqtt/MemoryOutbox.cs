@@ -3,10 +3,10 @@ namespace AmbientMqtt.Mqtt;
 /// <summary>The publisher's queue in memory: bounded, oldest dropped first. What it holds is lost with the process.</summary>
 internal sealed class MemoryOutbox(long capacity) : IOutbox
 {
-    private readonly Queue<byte[]> _queue = new();
+    private readonly LinkedList<(long Id, byte[] Payload)> _queue = new();
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private readonly Lock _gate = new();
-    private byte[]? _current;
+    private long _nextId;
     private long _dropped;
     private bool _completed;
 
@@ -18,7 +18,7 @@ internal sealed class MemoryOutbox(long capacity) : IOutbox
         {
             lock (_gate)
             {
-                return _queue.Count + (_current is null ? 0 : 1);
+                return _queue.Count;
             }
         }
     }
@@ -35,13 +35,13 @@ internal sealed class MemoryOutbox(long capacity) : IOutbox
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
-            if (_queue.Count + (_current is null ? 0 : 1) >= capacity && _queue.Count > 0)
+            if (_queue.Count >= capacity)
             {
-                _queue.Dequeue();
+                _queue.RemoveFirst();
                 dropped = Interlocked.Increment(ref _dropped);
             }
 
-            _queue.Enqueue(payload);
+            _queue.AddLast((_nextId++, payload));
         }
 
         _signal.Release();
@@ -53,25 +53,32 @@ internal sealed class MemoryOutbox(long capacity) : IOutbox
         return payload;
     }
 
-    public bool TryPeek(out byte[] payload)
+    public bool TryPeek(long after, out long id, out byte[] payload)
     {
         lock (_gate)
         {
-            if (_current is null && _queue.Count > 0)
+            for (var node = _queue.First; node is not null; node = node.Next)
             {
-                _current = _queue.Dequeue();
+                if (node.Value.Id > after)
+                {
+                    (id, payload) = node.Value;
+                    return true;
+                }
             }
 
-            payload = _current!;
-            return _current is not null;
+            (id, payload) = (-1, null!);
+            return false;
         }
     }
 
-    public void Remove()
+    public void Remove(long id)
     {
         lock (_gate)
         {
-            _current = null;
+            if (_queue.First is { } first && first.Value.Id == id)
+            {
+                _queue.RemoveFirst();
+            }
         }
     }
 
@@ -81,7 +88,7 @@ internal sealed class MemoryOutbox(long capacity) : IOutbox
         {
             lock (_gate)
             {
-                if (_current is not null || _queue.Count > 0)
+                if (_queue.Count > 0)
                 {
                     return true;
                 }

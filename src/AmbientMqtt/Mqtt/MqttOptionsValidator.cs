@@ -34,6 +34,27 @@ internal sealed class MqttOptionsValidator : IValidateOptions<MqttPublisherOptio
         }
 
         Check(errors, options.QueueCapacity >= 1, nameof(options.QueueCapacity), $"must be at least 1 (got {options.QueueCapacity})");
+        if (options.SpoolPath is { } spool)
+        {
+            if (string.IsNullOrWhiteSpace(spool) || spool.Contains('\0', StringComparison.Ordinal))
+            {
+                errors.Add("Publish:SpoolPath: is empty; set a file path (the directory is created), or remove the key for no spool");
+            }
+            else if (Directory.Exists(spool))
+            {
+                errors.Add($"Publish:SpoolPath: '{spool}' is a directory; name a file in it (such as {Path.Combine(spool, "spool")})");
+            }
+
+            if (options.Qos == 0)
+            {
+                errors.Add("Publish:SpoolPath: needs Mqtt:Qos 1 or 2 (a reading leaves the spool when the broker acknowledges it, and QoS 0 has no acknowledgement)");
+            }
+        }
+
+        if (options.SpoolMaxReadings < 1)
+        {
+            errors.Add($"Publish:SpoolMaxReadings: must be at least 1 (got {options.SpoolMaxReadings})");
+        }
         return OptionsCheck.Result(errors);
     }
 

@@ -36,6 +36,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
     private readonly AmbientMetrics _metrics;
     private readonly string? _availabilityTopic;
     private readonly List<Func<IMqttClient, CancellationToken, Task>> _onConnected = [];
+    private int _receiveMaximum = MaxInFlight;
     private Task? _sender;
     private long _published;
     private bool _disposed;
@@ -70,7 +71,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         _metrics = AmbientMetrics.For(meterFactory);
         Topic = MqttTopics.Resolve(options.Topic, options.Identifier);
         _availabilityTopic = MqttTopics.AvailabilityTemplate(options) is { } availability ? MqttTopics.Resolve(availability, options.Identifier) : null;
-        _outbox = outbox ?? new MemoryOutbox(options.QueueCapacity);
+        _outbox = outbox ?? (options.SpoolPath is { } spool ? OpenSpool(spool, options.SpoolMaxReadings, _logger) : new MemoryOutbox(options.QueueCapacity));
         _outbox.Dropped += OnDropped;
 
         var clientOptions = _settings.BuildClientOptions(_settings.ClientId, cleanStart: true, sessionExpirySeconds: 0, b =>
@@ -105,6 +106,10 @@ public sealed class MqttReadingPublisher : IReadingPublisher
 
     /// <summary>Gets the node's availability topic, or <see langword="null"/> when availability is off.</summary>
     public string? AvailabilityTopic => _availabilityTopic;
+
+    /// <summary>Gets the spool file (<c>Publish:SpoolPath</c>, as a full path), or <see langword="null"/> when messages wait in
+    /// memory.</summary>
+    public string? SpoolPath => (_outbox as SpoolOutbox)?.Path;
 
     /// <summary>Gets a value indicating whether the client is connected right now.</summary>
     public bool IsConnected => _connection.IsConnected;
@@ -214,8 +219,17 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         _outbox.Dispose();
     }
 
+    /// <summary>Gets the options the publisher was made with.</summary>
+    internal MqttPublisherOptions Options => _options;
+
+    /// <summary>Gets the MQTT client, for work done on it besides publishing readings (Home Assistant discovery).</summary>
+    internal IMqttClient Client => _connection.Client;
+
     /// <summary>Adds work to do on every connection, after the availability announcement (Home Assistant discovery).</summary>
     internal void OnEveryConnection(Func<IMqttClient, CancellationToken, Task> action) => _onConnected.Add(action);
+
+    /// <summary>The most messages in flight at once; fewer when the broker's Receive Maximum says so.</summary>
+    internal const int MaxInFlight = 16;
 
     private MqttApplicationMessage Availability(string payload) => new MqttApplicationMessageBuilder()
         .WithTopic(_availabilityTopic)
@@ -226,6 +240,7 @@ public sealed class MqttReadingPublisher : IReadingPublisher
 
     private async Task OnConnectedAsync(MqttClientConnectResult result, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _receiveMaximum, result.ReceiveMaximum is { } maximum and > 0 ? maximum : ushort.MaxValue);
         if (_availabilityTopic is not null)
         {
             await _connection.Client.PublishAsync(Availability(_options.AvailabilityOnline), cancellationToken).ConfigureAwait(false);
@@ -239,21 +254,62 @@ public sealed class MqttReadingPublisher : IReadingPublisher
 
     private async Task SendLoopAsync(CancellationToken stop)
     {
+        // Several messages in flight at once, so that a backlog after an outage goes out at the broker's pace rather than
+        // one round trip per message, and a new reading waits behind it seconds, not minutes. They are completed and
+        // removed strictly in the order sent, so the outbox always loses its oldest first.
+        var inFlight = new Queue<(long Id, Task<MqttClientPublishResult> Publish)>();
+        var sent = -1L;
         var interrupted = false;
         try
         {
             while (true)
             {
+                // Every path of the loop ends here once the publisher is disposed, whatever state the connection is in.
+                stop.ThrowIfCancellationRequested();
                 if (!_connection.IsConnected)
                 {
                     // Nothing leaves the queue while there is no connection, so the queue alone decides what is dropped.
+                    await AbandonAsync(inFlight).ConfigureAwait(false);
+                    sent = -1;
                     interrupted = true;
                     await _connection.WaitConnectedAsync(stop).ConfigureAwait(false);
+                    if (!_connection.IsConnected)
+                    {
+                        // Connected and gone again before the disconnect was noticed: not a reason to spin.
+                        await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, stop).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
-                if (!_outbox.TryPeek(out var current))
+                var window = Math.Max(1, Math.Min(MaxInFlight, Volatile.Read(ref _receiveMaximum)));
+                while (inFlight.Count < window && _outbox.TryPeek(sent, out var id, out var payload))
                 {
+                    if (interrupted)
+                    {
+                        interrupted = false;
+                        Log.PublishResumed(_logger, _settings.Endpoint, _outbox.Count);
+                    }
+
+                    var message = new MqttApplicationMessageBuilder()
+                        .WithTopic(Topic)
+                        .WithPayload(payload)
+                        .WithQualityOfServiceLevel(_settings.Qos)
+                        .Build();
+                    inFlight.Enqueue((id, _connection.Client.PublishAsync(message, stop)));
+                    sent = id;
+                }
+
+                if (inFlight.Count == 0)
+                {
+                    if (_outbox.Count > 0 && sent >= 0)
+                    {
+                        // Nothing in flight, nothing new, yet messages are kept: ones sent whose acknowledgement removed
+                        // nothing. Send them again rather than wait for a message that is already there.
+                        sent = -1;
+                        continue;
+                    }
+
                     if (!await _outbox.WaitAsync(stop).ConfigureAwait(false))
                     {
                         return;
@@ -262,25 +318,18 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                     continue;
                 }
 
-                if (interrupted)
-                {
-                    interrupted = false;
-                    Log.PublishResumed(_logger, _settings.Endpoint, _outbox.Count);
-                }
-
-                var message = new MqttApplicationMessageBuilder()
-                    .WithTopic(Topic)
-                    .WithPayload(current)
-                    .WithQualityOfServiceLevel(_settings.Qos)
-                    .Build();
+                var (oldest, publish) = inFlight.Peek();
                 try
                 {
-                    var result = await _connection.Client.PublishAsync(message, stop).ConfigureAwait(false);
+                    var result = await publish.ConfigureAwait(false);
+                    inFlight.Dequeue();
                     if (!result.IsSuccess)
                     {
                         if (!IsPermanent(result.ReasonCode))
                         {
-                            // The broker could not take it now (quota, busy): try the same message again shortly.
+                            // The broker could not take it now (quota, busy): send it again shortly, and what followed it.
+                            await AbandonAsync(inFlight).ConfigureAwait(false);
+                            sent = oldest - 1;
                             await Task.Delay(TimeSpan.FromMilliseconds(200), _timeProvider, stop).ConfigureAwait(false);
                             continue;
                         }
@@ -293,11 +342,14 @@ public sealed class MqttReadingPublisher : IReadingPublisher
                         _metrics.MessagePublished();
                     }
 
-                    _outbox.Remove();
+                    // Only now, after the broker's PUBACK, does a reading leave the outbox (and the spool).
+                    _outbox.Remove(oldest);
                 }
                 catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException && !stop.IsCancellationRequested)
                 {
-                    // It stays first in the queue: it goes out first after the reconnect.
+                    // They stay first in the queue: they go out first after the reconnect.
+                    await AbandonAsync(inFlight).ConfigureAwait(false);
+                    sent = -1;
                     interrupted = true;
                     _connection.NotifyBroken();
                     await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, stop).ConfigureAwait(false);
@@ -311,6 +363,25 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         {
             // Disposed mid-publish.
         }
+        finally
+        {
+            await AbandonAsync(inFlight).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Lets go of publishes in flight (they stay in the outbox), observing how they ended.</summary>
+    private static async Task AbandonAsync(Queue<(long Id, Task<MqttClientPublishResult> Publish)> inFlight)
+    {
+        while (inFlight.TryDequeue(out var entry))
+        {
+            try
+            {
+                await entry.Publish.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+            {
+            }
+        }
     }
 
     private void OnDropped(long dropped)
@@ -318,7 +389,26 @@ public sealed class MqttReadingPublisher : IReadingPublisher
         _metrics.MessageDropped();
         if (dropped == 1 || dropped % 1000 == 0)
         {
-            Log.PublishQueueFull(_logger, _outbox.Capacity, dropped);
+            if (_outbox is SpoolOutbox spool)
+            {
+                Log.SpoolFull(_logger, spool.Path, spool.Capacity, dropped);
+            }
+            else
+            {
+                Log.PublishQueueFull(_logger, _outbox.Capacity, dropped);
+            }
+        }
+    }
+
+    private static SpoolOutbox OpenSpool(string path, int capacity, ILogger logger)
+    {
+        try
+        {
+            return SpoolOutbox.Open(path, capacity, logger);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"Publish:SpoolPath: cannot open '{path}': {ex.Message}", ex);
         }
     }
 

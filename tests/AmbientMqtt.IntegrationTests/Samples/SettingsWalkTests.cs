@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using AmbientMqtt.Dashboard;
+using AmbientMqtt.HomeAssistant;
 using AmbientMqtt.Ingest;
 using AmbientMqtt.IntegrationTests.Infrastructure;
 using AmbientMqtt.Mqtt;
@@ -84,6 +85,10 @@ public sealed partial class SettingsWalkTests
         ["Sensor:MeasurementTimeout"] = new("Bme280Publisher", "00:00:00"),
         ["Publish:Interval"] = new("Bme280Publisher", "5"),
         ["Publish:Identifier"] = new("Bme280Publisher", "node/7"),
+        ["Publish:SpoolPath"] = new("Bme280Publisher", "/dev/null/spool"),
+        ["Publish:SpoolMaxReadings"] = new("KeyboardPublisher", "0"),
+        ["HomeAssistant:Enabled"] = new("Bme280Publisher", "sure"),
+        ["HomeAssistant:DiscoveryPrefix"] = new("Bme280Publisher", "homeassistant/#"),
         ["Dashboard:Urls"] = new("MqttInsert", "ftp://127.0.0.1:21"),
         ["Dashboard:Enabled"] = new("AmbientStation", "sometimes"),
         ["Dashboard:Password"] = new("AmbientStation", ""),
@@ -105,6 +110,7 @@ public sealed partial class SettingsWalkTests
         (typeof(Bme280Options), "Sensor"),
         (typeof(PublishOptions), "Publish"),
         (typeof(DashboardOptions), "Dashboard"),
+        (typeof(HomeAssistantOptions), "HomeAssistant"),
     ];
 
     /// <summary>Properties bound from elsewhere than "Section:Name".</summary>
@@ -112,6 +118,8 @@ public sealed partial class SettingsWalkTests
     {
         ["Database:Identifier"] = "Identifier",       // the top-level key, as in the tutorial
         ["Mqtt:Identifier"] = "Publish:Identifier",   // MqttPublisherOptions.Identifier is read from Publish:Identifier
+        ["Mqtt:SpoolPath"] = "Publish:SpoolPath",     // and the spool's settings from the Publish section too
+        ["Mqtt:SpoolMaxReadings"] = "Publish:SpoolMaxReadings",
     };
 
     [Fact]

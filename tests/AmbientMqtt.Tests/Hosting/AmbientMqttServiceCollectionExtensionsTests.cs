@@ -90,6 +90,79 @@ public sealed class AmbientMqttServiceCollectionExtensionsTests
         act.Should().Throw<OptionsValidationException>().Which.Message.Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData("Publish:SpoolMaxReadings", "abc", "Publish:SpoolMaxReadings: 'abc' is not a whole number")]
+    [InlineData("Publish:SpoolMaxReadings", "0", "Publish:SpoolMaxReadings: must be at least 1 (got 0)")]
+    [InlineData("Publish:SpoolPath", " ", "Publish:SpoolPath: is empty; set a file path (the directory is created), or remove the key for no spool")]
+    [InlineData("HomeAssistant:DiscoveryPrefix", "ha/#", "HomeAssistant:DiscoveryPrefix: 'ha/#': a topic readings are published to cannot hold the wildcards + or #")]
+    [InlineData("HomeAssistant:DiscoveryPrefix", "homeassistant/", "HomeAssistant:DiscoveryPrefix: 'homeassistant/' must be topic levels without a leading or trailing '/' or a placeholder (Home Assistant's default is homeassistant)")]
+    [InlineData("HomeAssistant:Enabled", "yes", "HomeAssistant:Enabled: 'yes' is not true or false")]
+    public async Task AddAmbientMqttPublisher_BadSpoolOrHomeAssistantSetting_OneLineNamingTheKey(string key, string value, string expected)
+    {
+        await using var services = Provider(new() { [key] = value }, (s, c) => s.AddAmbientMqttPublisher(c));
+
+        var act = () => services.GetRequiredService<MqttReadingPublisher>();
+
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should().Be(expected);
+    }
+
+    [Fact]
+    public async Task AddAmbientMqttPublisher_SpoolWithQos0_IsAConfigurationErrorNamingBothKeys()
+    {
+        await using var services = Provider(new() { ["Publish:SpoolPath"] = Path.Combine(Path.GetTempPath(), "never-opened-spool"), ["Mqtt:Qos"] = "0" }, (s, c) => s.AddAmbientMqttPublisher(c));
+
+        var act = () => services.GetRequiredService<MqttReadingPublisher>();
+
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should()
+            .Be("Publish:SpoolPath: needs Mqtt:Qos 1 or 2 (a reading leaves the spool when the broker acknowledges it, and QoS 0 has no acknowledgement)");
+    }
+
+    [Fact]
+    public async Task AddAmbientMqttPublisher_SpoolPathInAFileNotADirectory_ExitCode2NamingTheKey()
+    {
+        var blocker = Path.GetTempFileName();
+        try
+        {
+            await using var services = Provider(new() { ["Publish:SpoolPath"] = Path.Combine(blocker, "spool") }, (s, c) => s.AddAmbientMqttPublisher(c));
+            var act = () => services.GetRequiredService<MqttReadingPublisher>();
+
+            var (code, line) = AmbientHostExtensions.Describe(act.Should().Throw<ArgumentException>().Which);
+
+            code.Should().Be(2);
+            line.Should().StartWith($"configuration error: Publish:SpoolPath: cannot open '{Path.Combine(blocker, "spool")}': ");
+        }
+        finally
+        {
+            File.Delete(blocker);
+        }
+    }
+
+    [Fact]
+    public async Task AddAmbientMqttPublisher_SpoolPath_SpoolKeepsReadingsAcrossANewPublisher()
+    {
+        var directory = Directory.CreateTempSubdirectory("ambientmqtt-spool-").FullName;
+        try
+        {
+            var settings = new Dictionary<string, string?> { ["Publish:SpoolPath"] = Path.Combine(directory, "spool"), ["Publish:SpoolMaxReadings"] = "50", ["Mqtt:Port"] = "1" };
+            var reading = new AmbientReading(Instant.FromUnixTimeSeconds(1_700_000_000), 20, 50, 1000);
+            await using (var services = Provider(settings, (s, c) => s.AddAmbientMqttPublisher(c)))
+            {
+                var publisher = services.GetRequiredService<MqttReadingPublisher>();
+                (await publisher.PublishAsync(reading, Ct)).Sequence.Should().Be(0);
+                (await publisher.PublishAsync(reading, Ct)).Sequence.Should().Be(1);
+            }
+
+            await using var again = Provider(settings, (s, c) => s.AddAmbientMqttPublisher(c));
+            var restarted = again.GetRequiredService<MqttReadingPublisher>();
+            restarted.Pending.Should().Be(2);
+            (await restarted.PublishAsync(reading, Ct)).Sequence.Should().Be(2);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static ServiceProvider Provider(Dictionary<string, string?> settings, Action<IServiceCollection, IConfiguration> register)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
