@@ -79,9 +79,15 @@ var exitCode = await host.RunAmbientAsync(services =>
     publisher = services.GetRequiredService<MqttReadingPublisher>();
     pipeline = services.GetRequiredService<IngestPipeline>();
     var publishing = services.GetRequiredService<PublishingPipeline>();
-    output.Line(embedded
+    // The embedded broker's line (with a command to watch it) once it listens: the subscriber's first connection says so.
+    var brokerLine = embedded
         ? $"MQTT broker:  embedded, {subscriber.Endpoint} (watch it: mosquitto_sub -V mqttv5 -h 127.0.0.1 -p {subscriber.Endpoint[(subscriber.Endpoint.LastIndexOf(':') + 1)..]} -t {publisher.Topic})"
-        : $"MQTT broker:  {subscriber.Endpoint}");
+        : $"MQTT broker:  {subscriber.Endpoint}";
+    if (!embedded)
+    {
+        output.Line(brokerLine);
+    }
+
     if (sqlite)
     {
         var repository = services.GetRequiredService<SqliteAmbientRepository>();
@@ -101,6 +107,11 @@ var exitCode = await host.RunAmbientAsync(services =>
         if (first)
         {
             first = false;
+            if (embedded)
+            {
+                output.Line(brokerLine);
+            }
+
             output.Line("db server connected");
             output.Line("mqtt server connected");
             output.Line("waiting for mqtt message");
