@@ -7,7 +7,8 @@ using AmbientMqtt;
 using AmbientMqtt.Hosting;
 
 // AmbientHost rather than the generic host: the same settings (appsettings.json beside the program, the environment, the
-// command line), checks and exit codes in 8–9 MB less memory, which a Pi Zero 2 W notices; and it runs as Native AOT.
+// command line), checks and exit codes in 5 MB less memory (48 MB), which a Pi Zero 2 W notices; and it runs as
+// Native AOT, in 11 MB.
 await using var host = AmbientHost.Create(args)
     .UseSensor()          // Sensor:Kind, Sensor:BusId, Sensor:Address, offsets
     .UseMqttPublisher()   // Mqtt:Host, Mqtt:Port, Mqtt:Topic, …

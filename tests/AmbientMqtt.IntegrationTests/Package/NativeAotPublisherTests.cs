@@ -3,7 +3,7 @@ using AmbientMqtt.IntegrationTests.Infrastructure;
 namespace AmbientMqtt.IntegrationTests.Package;
 
 /// <summary>
-/// The publishers as a Pi Zero 2 W runs them best: Native AOT (11 MB idle against 49 MB for <c>dotnet X.dll</c>,
+/// The publishers as a Pi Zero 2 W runs them best: Native AOT (11 MB idle against 48 MB for <c>dotnet X.dll</c>,
 /// benchmarks/README.md). A trimmed build that publishes with no warning must still read every setting: the
 /// configuration binder's reflection is gone there (an AOT build of an earlier commit ignored them all), and
 /// <c>Sensor:Address</c> is written in hex (<c>"0x76"</c> in the sample's appsettings.json), which the source-generated
