@@ -334,7 +334,7 @@ public static class AmbientMqttServiceCollectionExtensions
     }
 
     /// <summary><c>Sensor:Address</c> as the tutorial and i2cdetect write it (<c>0x76</c>), or in decimal (118).</summary>
-    private static void BindSensor(IConfiguration section, SensorOptions options)
+    internal static void BindSensor(IConfiguration section, SensorOptions options)
     {
         var raw = section[nameof(SensorOptions.Address)]?.Trim();
         if (raw is not null && raw.StartsWith("0x", StringComparison.OrdinalIgnoreCase)

@@ -26,7 +26,7 @@ internal static partial class ConfigurationBinding
         foreach (var property in typeof(TOptions).GetProperties())
         {
             if ((property.PropertyType == typeof(TimeSpan) || property.PropertyType == typeof(TimeSpan?))
-                && section[property.Name] is { } raw && BareNumber().IsMatch(raw))
+                && section[property.Name] is { } raw && IsBareNumber(raw))
             {
                 errors.Add(string.Create(CultureInfo.InvariantCulture, $"{section.Path}:{property.Name}: '{raw}' is not a duration: write hh:mm:ss (00:00:05 for 5 seconds); a bare number would mean days"));
             }
@@ -94,6 +94,16 @@ internal static partial class ConfigurationBinding
     [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<path>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
     private static partial Regex ConversionFailure();
 
-    [GeneratedRegex(@"^\s*[+-]?\d+\s*\z", RegexOptions.CultureInvariant)]
-    private static partial Regex BareNumber();
+    /// <summary>Digits, with a sign and spaces around them; checked by hand, not with a regular expression, so that a
+    /// program whose settings are right never loads System.Text.RegularExpressions.</summary>
+    private static bool IsBareNumber(string raw)
+    {
+        var text = raw.AsSpan().Trim();
+        if (text is ['+' or '-', .. var rest])
+        {
+            text = rest;
+        }
+
+        return !text.IsEmpty && !text.ContainsAnyExceptInRange('0', '9');
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -59,7 +58,9 @@ internal sealed class MqttSettings
 
     public static string ProgramName()
     {
-        var name = Process.GetCurrentProcess().ProcessName;
+        // The executable's name, as Process.ProcessName has it, without loading System.Diagnostics.Process (a publisher
+        // on a Pi Zero counts its megabytes).
+        var name = Path.GetFileNameWithoutExtension(Environment.ProcessPath);
         return string.IsNullOrEmpty(name) || name == "dotnet"
             ? System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "ambientmqtt"
             : name;

@@ -23,8 +23,10 @@ public sealed class MqttSubscriberOptions : MqttConnectionOptions
     /// honouring Receive Maximum once acknowledgements flow). Past it the subscriber disconnects, keeping its session
     /// (the broker keeps the messages), and connects again once what it holds has been stored down to half of it.
     /// </summary>
-    /// <value>The default value is 16 MiB (each message counts its payload, its topic and about 512 bytes of bookkeeping).</value>
-    public long MaxUnacknowledgedBytes { get; set; } = 16L * 1024 * 1024;
+    /// <value>The default value is 8 MiB, <see cref="MaxPacketSize"/>'s (each message counts its payload, its topic and
+    /// about 512 bytes of bookkeeping): about 11,000 readings, many batches of 500; with 16 MiB MqttInsert peaked 13 MB
+    /// higher while it caught up after an outage (benchmarks/README.md: footprint).</value>
+    public long MaxUnacknowledgedBytes { get; set; } = 8L * 1024 * 1024;
 
     /// <summary>
     /// Gets or sets the largest MQTT packet the subscriber accepts (MQTT 5 Maximum Packet Size). A broker does not send

@@ -56,8 +56,15 @@ internal sealed class SampleProcess : IAsyncDisposable
     }
 
     public static SampleProcess Start(string sample, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+        => Start(sample, "dotnet", AssemblyPath(sample), arguments, environment);
+
+    /// <summary>A sample published as an executable of its own (Native AOT), started from its publish folder.</summary>
+    public static SampleProcess StartExecutable(string executable, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+        => Start(Path.GetFileName(executable), executable, assembly: null, arguments, environment);
+
+    private static SampleProcess Start(string sample, string command, string? assembly, IEnumerable<string> arguments, IDictionary<string, string>? environment)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(command)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -67,7 +74,11 @@ internal sealed class SampleProcess : IAsyncDisposable
             StandardErrorEncoding = Encoding.UTF8,
             WorkingDirectory = Path.GetTempPath(),
         };
-        info.ArgumentList.Add(AssemblyPath(sample));
+        if (assembly is not null)
+        {
+            info.ArgumentList.Add(assembly);
+        }
+
         var given = arguments.ToList();
         foreach (var argument in given)
         {
