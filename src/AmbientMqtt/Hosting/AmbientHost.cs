@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using AmbientMqtt.HomeAssistant;
 using AmbientMqtt.Logging;
 using AmbientMqtt.Mqtt;
 using AmbientMqtt.Publishing;
@@ -33,6 +34,7 @@ public sealed class AmbientHost : IAsyncDisposable
     private const string MqttSection = "Mqtt";
     private const string SensorSection = "Sensor";
     private const string PublishSection = "Publish";
+    private const string HomeAssistantSection = "HomeAssistant";
 
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConsoleLineLoggerFactory _loggerFactory;
@@ -46,6 +48,7 @@ public sealed class AmbientHost : IAsyncDisposable
     private SensorOptions? _sensorOptions;
     private Bme280Options? _bme280Options;
     private MqttPublisherOptions? _mqttOptions;
+    private HomeAssistantOptions? _homeAssistantOptions;
     private PublishOptions? _publishOptions;
     private ISensorSource? _sensor;
     private MqttReadingPublisher? _mqttPublisher;
@@ -115,8 +118,9 @@ public sealed class AmbientHost : IAsyncDisposable
         return this;
     }
 
-    /// <summary>Uses an <see cref="MqttReadingPublisher"/> on the <c>Mqtt</c> settings (and <c>Publish:Identifier</c>),
-    /// as <c>AddAmbientMqttPublisher</c> registers it.</summary>
+    /// <summary>Uses an <see cref="MqttReadingPublisher"/> on the <c>Mqtt</c> settings (and <c>Publish:Identifier</c>,
+    /// <c>Publish:SpoolPath</c>, <c>Publish:SpoolMaxReadings</c>, the <c>HomeAssistant</c> section), as
+    /// <c>AddAmbientMqttPublisher</c> registers it.</summary>
     /// <returns>This host.</returns>
     public AmbientHost UseMqttPublisher()
     {
@@ -281,8 +285,8 @@ public sealed class AmbientHost : IAsyncDisposable
 
         if (_useMqttPublisher)
         {
-            var identifier = Configuration[$"{PublishSection}:{nameof(PublishOptions.Identifier)}"];
-            _mqttOptions = Bind<MqttPublisherOptions>(failures, MqttSection, static (c, o) => c.Bind(o), MqttOptionsValidator.Instance, o => o.Identifier = identifier ?? o.Identifier);
+            _mqttOptions = Bind<MqttPublisherOptions>(failures, MqttSection, static (c, o) => c.Bind(o), MqttOptionsValidator.Instance, o => AmbientMqttServiceCollectionExtensions.ConfigurePublisher(Configuration, o));
+            _homeAssistantOptions = Bind<HomeAssistantOptions>(failures, HomeAssistantSection, static (c, o) => c.Bind(o), HomeAssistantOptionsValidator.Instance);
         }
 
         if (_usePublishing)
@@ -324,6 +328,11 @@ public sealed class AmbientHost : IAsyncDisposable
         if (_mqttOptions is not null)
         {
             _mqttPublisher = new MqttReadingPublisher(_mqttOptions, _loggerFactory.CreateLogger<MqttReadingPublisher>(), TimeProvider.System);
+            if (_homeAssistantOptions is { Enabled: true } homeAssistant)
+            {
+                // expire_after follows Publish:Interval, as AddAmbientMqttPublisher does.
+                HomeAssistantDiscovery.Attach(_mqttPublisher, homeAssistant, (_publishOptions ?? new PublishOptions()).Interval, _loggerFactory.CreateLogger<HomeAssistantDiscovery>());
+            }
         }
 
         if (_sensorOptions is not null && _bme280Options is not null)
@@ -395,11 +404,7 @@ public sealed class AmbientHost : IAsyncDisposable
 
         if (_mqttPublisher is { } publisher)
         {
-            if (!await publisher.FlushAsync(MqttPublisherService.FlushTimeout, CancellationToken.None).ConfigureAwait(false))
-            {
-                Log.PublisherNotFlushed(_loggerFactory.CreateLogger<MqttPublisherService>(), publisher.Pending, publisher.Endpoint);
-            }
-
+            await MqttPublisherService.FlushAsync(publisher, _loggerFactory.CreateLogger<MqttPublisherService>(), CancellationToken.None).ConfigureAwait(false);
         }
 
         await CloseAsync().ConfigureAwait(false);

@@ -101,17 +101,7 @@ public static class AmbientMqttServiceCollectionExtensions
     public static IServiceCollection AddAmbientMqttPublisher(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        AddOptions<MqttPublisherOptions>(services, configuration, MqttSection, static (c, o) => c.Bind(o), MqttOptionsValidator.Instance, o =>
-        {
-            o.Identifier = configuration[$"{PublishSection}:{nameof(PublishOptions.Identifier)}"] ?? o.Identifier;
-            o.SpoolPath = configuration[$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolPath)}"] ?? o.SpoolPath;
-            if (configuration[$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolMaxReadings)}"] is { } max)
-            {
-                o.SpoolMaxReadings = int.TryParse(max, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
-                    ? value
-                    : throw new OptionsValidationException(Options.Options.DefaultName, typeof(MqttPublisherOptions), [$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolMaxReadings)}: '{max}' is not a whole number"]);
-            }
-        });
+        AddOptions<MqttPublisherOptions>(services, configuration, MqttSection, static (c, o) => c.Bind(o), MqttOptionsValidator.Instance, o => ConfigurePublisher(configuration, o));
         AddOptions<HomeAssistantOptions>(services, configuration, HomeAssistantSection, static (c, o) => c.Bind(o), HomeAssistantOptionsValidator.Instance);
         return AddAmbientMqttPublisherCore(services);
     }
@@ -365,6 +355,20 @@ public static class AmbientMqttServiceCollectionExtensions
             return SensorFactory.Create(sensor, bme280, TimeProviderOf(sp));
         });
         return services;
+    }
+
+    /// <summary>The publisher's settings that live in the <c>Publish</c> section: <c>Publish:Identifier</c>,
+    /// <c>Publish:SpoolPath</c>, <c>Publish:SpoolMaxReadings</c> (here and in <see cref="AmbientHost"/>).</summary>
+    internal static void ConfigurePublisher(IConfiguration configuration, MqttPublisherOptions o)
+    {
+        o.Identifier = configuration[$"{PublishSection}:{nameof(PublishOptions.Identifier)}"] ?? o.Identifier;
+        o.SpoolPath = configuration[$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolPath)}"] ?? o.SpoolPath;
+        if (configuration[$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolMaxReadings)}"] is { } max)
+        {
+            o.SpoolMaxReadings = int.TryParse(max, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new OptionsValidationException(Options.Options.DefaultName, typeof(MqttPublisherOptions), [$"{PublishSection}:{nameof(MqttPublisherOptions.SpoolMaxReadings)}: '{max}' is not a whole number"]);
+        }
     }
 
     private static IServiceCollection AddAmbientMqttPublisherCore(IServiceCollection services)

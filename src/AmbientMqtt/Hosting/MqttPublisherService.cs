@@ -19,7 +19,11 @@ internal sealed class MqttPublisherService(MqttReadingPublisher publisher, ILogg
     /// <exception cref="MqttConnectionException">The broker refused the credentials or the client id.</exception>
     public Task StartAsync(CancellationToken cancellationToken) => publisher.StartAsync(cancellationToken);
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken) => FlushAsync(publisher, logger, cancellationToken);
+
+    /// <summary>What stopping does with what is queued, here and in <see cref="AmbientHost"/>: waits for it to reach
+    /// the broker, or, with a spool and the broker away, leaves it on disk at once; says what was left.</summary>
+    internal static async Task FlushAsync(MqttReadingPublisher publisher, ILogger logger, CancellationToken cancellationToken)
     {
         if (publisher.SpoolPath is { } spool && !publisher.IsConnected)
         {
