@@ -67,6 +67,18 @@ internal sealed class MqttOptionsValidator : IValidateOptions<MqttPublisherOptio
         Check(errors, options.MaxPacketSize is >= 1024 and <= 268_435_455, nameof(options.MaxPacketSize), $"must be between 1024 and 268435455 bytes (got {options.MaxPacketSize})");
         Check(errors, options.MaxUnacknowledgedBytes >= options.MaxPacketSize, nameof(options.MaxUnacknowledgedBytes),
             $"must be at least {Section}:MaxPacketSize ({options.MaxPacketSize}), so that one message fits (got {options.MaxUnacknowledgedBytes})");
+
+        // What is held, plus a packet being read and its payload's copy, must fit the managed heap with room to spare:
+        // a program with a heap ceiling (MqttInsert's runtimeconfig sets 64 MB) would otherwise run out of memory on the
+        // first large message, and an out-of-memory crash is restarted forever.
+        var heap = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var needed = options.MaxUnacknowledgedBytes + (2L * options.MaxPacketSize);
+        if (heap > 0 && needed > heap / 2 && options.MaxPacketSize >= 1024)
+        {
+            errors.Add($"{Section}:{nameof(options.MaxPacketSize)}: {options.MaxPacketSize} bytes, with {Section}:MaxUnacknowledgedBytes {options.MaxUnacknowledgedBytes}, "
+                + $"needs up to {needed} bytes of memory, more than half of this program's managed heap ({heap} bytes: System.GC.HeapHardLimit in its runtimeconfig.json, "
+                + "or DOTNET_GCHeapHardLimit); lower them, or raise the heap limit with them");
+        }
         Check(errors, options.Connections is >= 1 and <= 64, nameof(options.Connections), $"must be between 1 and 64 (got {options.Connections})");
         if (options.SharedGroup is { } group)
         {

@@ -200,6 +200,17 @@ public sealed partial class SettingsWalkTests
         failures.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task MqttInsert_APacketSizeItsHeapCannotHold_ExitsTwoNamingTheKey()
+    {
+        // MqttInsert runs with a 64 MB heap ceiling: 64 MiB messages could never be held, and would crash it.
+        await using var insert = SampleProcess.Start("MqttInsert", ["--Mqtt:MaxPacketSize=67108864", "--Mqtt:MaxUnacknowledgedBytes=67108864"]);
+
+        (await insert.WaitForExitAsync(TimeSpan.FromSeconds(60))).Should().Be(2, insert.Describe());
+        insert.Errors.Should().ContainSingle(l => l.StartsWith("configuration error: Mqtt:MaxPacketSize:", StringComparison.Ordinal), insert.Describe())
+            .Which.Should().Contain("HeapHardLimit");
+    }
+
     private static string Brief(SampleProcess program)
     {
         var lines = program.Errors.Take(3).Concat(program.Output.Take(3)).Select(l => l.Length > 300 ? l[..300] + "…" : l);
