@@ -27,7 +27,8 @@ public sealed partial class DashboardBrowserTests : IDisposable
         await using var station = SampleProcess.Start("AmbientStation", [
             "--Publish:Interval=00:00:00.500", $"--Database:Path={Path.Combine(_directory, "station.db")}", "--Dashboard:Urls=http://127.0.0.1:0"]);
         var url = DashboardLine().Match(await station.WaitForOutputAsync(l => DashboardLine().IsMatch(l), TimeSpan.FromSeconds(60))).Groups[1].Value;
-        var port = int.Parse(BrokerLine().Match(station.Output.First(l => BrokerLine().IsMatch(l))).Groups[1].Value, CultureInfo.InvariantCulture);
+        // The broker's line comes once the broker listens, after the dashboard's.
+        var port = int.Parse(BrokerLine().Match(await station.WaitForOutputAsync(l => BrokerLine().IsMatch(l), TimeSpan.FromSeconds(60))).Groups[1].Value, CultureInfo.InvariantCulture);
         await station.WaitForOutputAsync(l => l.StartsWith("●NEW_DATA:", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
 
         // More nodes, through the station's own broker, subscriber and pipeline: one with six hours of history before
