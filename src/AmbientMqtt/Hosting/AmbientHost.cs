@@ -350,21 +350,7 @@ public sealed class AmbientHost : IAsyncDisposable
     {
         // Off the caller's thread, as a BackgroundService runs, so that start-up goes on.
         await Task.Yield();
-        try
-        {
-            await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && stoppingToken.IsCancellationRequested)
-        {
-            // Stopping: the publisher may already be gone.
-        }
-#pragma warning disable CA1031 // A bug must stop the program with a non-zero exit code, not leave it running without readings.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            Log.PublishingFailed(_loggerFactory.CreateLogger<AmbientHost>(), ex);
-            Fail(1, $"error: the publishing loop failed unexpectedly ({ex.GetType().Name}: {ex.Message}); the log above has the details");
-        }
+        await PublishingService.RunAsync(pipeline, _loggerFactory.CreateLogger<AmbientHost>(), line => Fail(1, line), stoppingToken).ConfigureAwait(false);
     }
 
     private async Task RunWorkAsync(Func<CancellationToken, Task> run, CancellationToken stoppingToken)

@@ -12,7 +12,16 @@ namespace AmbientMqtt.Hosting;
 internal sealed class PublishingService(PublishingPipeline pipeline, IHostApplicationLifetime lifetime, ProgramExit exit, ILogger<PublishingService> logger)
     : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        RunAsync(pipeline, logger, line =>
+        {
+            exit.Fail(1, line);
+            lifetime.StopApplication();
+        }, stoppingToken);
+
+    /// <summary>Runs the loop until it is stopped; a failure of the loop is logged and handed to
+    /// <paramref name="fail"/> as the one line that ends the program (here and in <see cref="AmbientHost"/>).</summary>
+    internal static async Task RunAsync(PublishingPipeline pipeline, ILogger logger, Action<string> fail, CancellationToken stoppingToken)
     {
         try
         {
@@ -27,8 +36,7 @@ internal sealed class PublishingService(PublishingPipeline pipeline, IHostApplic
 #pragma warning restore CA1031
         {
             Log.PublishingFailed(logger, ex);
-            exit.Fail(1, $"error: the publishing loop failed unexpectedly ({ex.GetType().Name}: {ex.Message}); the log above has the details");
-            lifetime.StopApplication();
+            fail($"error: the publishing loop failed unexpectedly ({ex.GetType().Name}: {ex.Message}); the log above has the details");
         }
     }
 }
