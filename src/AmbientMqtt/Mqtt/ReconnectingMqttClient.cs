@@ -371,16 +371,19 @@ internal sealed class ReconnectingMqttClient : IAsyncDisposable
         }
 
         var innermost = ex;
+        var brokenConnection = ex is IOException or System.Net.Sockets.SocketException;
         while (innermost.InnerException is not null)
         {
             innermost = innermost.InnerException;
+            brokenConnection |= innermost is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException;
         }
 
         var cause = ex is OperationCanceledException ? "connection attempt timed out" : innermost.Message;
 
         // With TLS 1.3 a broker that wants a client certificate says so only by closing the connection after the
-        // handshake: the client then sees a broken connection, not a TLS error.
-        return _settings.Options.UseTls && string.IsNullOrEmpty(_settings.Options.ClientCertificate) && innermost is IOException or System.Net.Sockets.SocketException
+        // handshake: the client then sees a broken connection, not a TLS error (at its root, either a socket error or
+        // OpenSSL's own "tlsv13 alert certificate required", depending on when the alert is read).
+        return _settings.Options.UseTls && string.IsNullOrEmpty(_settings.Options.ClientCertificate) && brokenConnection
             ? $"{cause.TrimEnd('.')}; the broker closed the TLS connection: if it requires client certificates (mosquitto: require_certificate true), set Mqtt:ClientCertificate and Mqtt:ClientKey"
             : cause;
     }
